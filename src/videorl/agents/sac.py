@@ -1,0 +1,280 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018, "SAC algorithms and applications") for
+continuous actions (tanh-Gaussian policy) and discrete actions (Christodoulou 2019), from
+states or pixels. The shared core that RLV, RLMU and HOLD build on.
+
+Equation numbers refer to Haarnoja et al. 2018b (arXiv 1812.05905): Eq. 5 soft Bellman
+residual of the critics, Eq. 7 policy loss, Eq. 18 temperature loss.
+
+Pixel presets (``encoder`` config key):
+- ``paper``: the revised RLV appendix A layout, one conv extractor per network: the policy
+  and each of the two Q functions own one; the target Q functions own target copies.
+- ``fast``: one extractor shared by both Q heads and trained by the critic loss; the actor
+  reads its detached features; next-state features come from the online extractor without
+  gradient (as DrQ-v2), so no target extractor is needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from videorl.config import TrainConfig
+from videorl.data.augment import random_shift
+from videorl.nets import CategoricalActor, ConvEncoder, GaussianActor, TwinQ
+from videorl.replay import Batch
+
+
+@dataclass(frozen=True)
+class Spaces:
+    """What an agent needs to know about an environment, without importing it."""
+
+    obs_shape: tuple[int, ...]
+    pixels: bool
+    action_dim: int  # continuous: number of dimensions; discrete: number of actions
+    discrete: bool
+
+    def __post_init__(self) -> None:
+        if self.pixels and len(self.obs_shape) != 3:
+            raise ValueError(f"Spaces.obs_shape must be (H, W, 3) for pixels, got {self.obs_shape}")
+        if not self.pixels and len(self.obs_shape) != 1:
+            raise ValueError(f"Spaces.obs_shape must be 1-D for states, got {self.obs_shape}")
+        if self.action_dim < 1:
+            raise ValueError("Spaces.action_dim must be positive")
+
+
+def _adam(params, lr: float) -> torch.optim.Adam:
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class SAC(nn.Module):
+    """SAC agent: ``act`` for rollouts, ``update`` for one gradient step on a Batch."""
+
+    def __init__(self, spaces: Spaces, cfg: TrainConfig, device: torch.device) -> None:
+        super().__init__()
+        self.spaces, self.cfg, self.device = spaces, cfg, device
+        self.discrete = spaces.discrete
+        self.pixels = spaces.pixels
+        self.shared_encoder = self.pixels and cfg.encoder == "fast"
+        hidden = cfg.pixel_hidden if self.pixels else cfg.hidden
+        act_in = 0 if self.discrete else spaces.action_dim
+        q_out = spaces.action_dim if self.discrete else 1
+
+        if self.pixels:
+            h, w, c = spaces.obs_shape
+            chw = (c, h, w)
+            if self.shared_encoder:
+                self.critic_encoder = ConvEncoder(chw, cfg.conv_channels)
+                feat = self.critic_encoder.out_dim
+            else:
+                self.actor_encoder = ConvEncoder(chw, cfg.conv_channels)
+                self.q_encoders = nn.ModuleList(
+                    [ConvEncoder(chw, cfg.conv_channels) for _ in range(2)]
+                )
+                self.target_q_encoders = copy.deepcopy(self.q_encoders).requires_grad_(False)
+                feat = self.actor_encoder.out_dim
+        else:
+            feat = spaces.obs_shape[0]
+
+        if self.discrete:
+            self.actor = CategoricalActor(feat, hidden, spaces.action_dim)
+        else:
+            self.actor = GaussianActor(feat, hidden, spaces.action_dim)
+        self.q = TwinQ(feat + act_in, hidden, q_out)
+        self.target_q = copy.deepcopy(self.q).requires_grad_(False)
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(cfg.init_alpha)))
+        if cfg.target_entropy is not None:
+            self.target_entropy = float(cfg.target_entropy)
+        elif self.discrete:
+            self.target_entropy = cfg.discrete_entropy_scale * math.log(spaces.action_dim)
+        else:
+            self.target_entropy = -float(spaces.action_dim)
+        self.to(device)
+
+        critic_params = list(self.q.parameters())
+        actor_params = list(self.actor.parameters())
+        if self.pixels and self.shared_encoder:
+            critic_params += list(self.critic_encoder.parameters())
+        elif self.pixels:
+            critic_params += list(self.q_encoders.parameters())
+            actor_params += list(self.actor_encoder.parameters())
+        self._actor_params = actor_params
+        self.critic_opt = _adam(critic_params, cfg.lr)
+        self.actor_opt = _adam(actor_params, cfg.lr)
+        self.alpha_opt = _adam([self.log_alpha], cfg.lr)
+        self._online = list(self.q.parameters())
+        self._target = list(self.target_q.parameters())
+        if self.pixels and not self.shared_encoder:
+            self._online += list(self.q_encoders.parameters())
+            self._target += list(self.target_q_encoders.parameters())
+
+    # -- features ------------------------------------------------------------------------
+    def _prep(self, obs: torch.Tensor) -> torch.Tensor:
+        obs = obs.to(self.device, non_blocking=True)
+        return obs if self.pixels else obs.float()
+
+    def critic_features(self, obs: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """Q-function features: (B, D) shared, or (2, B, D) when each Q has an extractor."""
+        if not self.pixels:
+            return obs
+        if self.shared_encoder:
+            return self.critic_encoder(obs)
+        encoders = self.target_q_encoders if target else self.q_encoders
+        return torch.stack([enc(obs) for enc in encoders])
+
+    def actor_features(self, obs: torch.Tensor, critic_h: torch.Tensor | None = None):
+        """Policy features; the fast preset reuses detached critic features when given."""
+        if not self.pixels:
+            return obs
+        if self.shared_encoder:
+            h = critic_h if critic_h is not None else self.critic_encoder(obs)
+            return h.detach()
+        return self.actor_encoder(obs)
+
+    def _q_input(self, h: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        if self.discrete:
+            return h
+        if h.dim() == 3:
+            action = action.unsqueeze(0).expand(h.shape[0], -1, -1)
+        return torch.cat([h, action], dim=-1)
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self.log_alpha.exp().detach()
+
+    # -- acting --------------------------------------------------------------------------
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray | int:
+        """Action for one observation (HWC uint8 pixels or a state vector)."""
+        x = torch.as_tensor(np.asarray(obs), device=self.device).unsqueeze(0)
+        if self.pixels:
+            x = x.permute(0, 3, 1, 2)
+        else:
+            x = x.float()
+        h = self.actor_features(x)
+        if self.discrete:
+            probs, _ = self.actor(h)
+            if deterministic:
+                return int(probs.argmax(-1).item())
+            return int(torch.multinomial(probs, 1).item())
+        action, _ = self.actor(h, deterministic=deterministic)
+        return action[0].cpu().numpy()
+
+    # -- learning ------------------------------------------------------------------------
+    def augment(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        obs, next_obs = self._prep(batch.obs), self._prep(batch.next_obs)
+        if self.pixels and self.cfg.augment:
+            obs = random_shift(obs, self.cfg.aug_pad)
+            next_obs = random_shift(next_obs, self.cfg.aug_pad)
+        return obs, next_obs
+
+    def td_target(
+        self, next_obs: torch.Tensor, reward: torch.Tensor, terminated: torch.Tensor
+    ) -> torch.Tensor:
+        """y = r + gamma * (1 - terminated) * V(s'); truncation still bootstraps (defect 3)."""
+        with torch.no_grad():
+            hq_next = self.critic_features(next_obs, target=True)
+            h_next = self.actor_features(next_obs, hq_next if self.shared_encoder else None)
+            if self.discrete:
+                probs, log_probs = self.actor(h_next)
+                q_next = self.target_q(hq_next).min(0).values
+                v_next = (probs * (q_next - self.alpha * log_probs)).sum(-1)
+            else:
+                a_next, logp_next = self.actor(h_next)
+                q_next = self.target_q(self._q_input(hq_next, a_next)).min(0).values
+                v_next = q_next - self.alpha * logp_next
+            return reward + self.cfg.gamma * (1.0 - terminated) * v_next
+
+    def critic_loss(
+        self, obs: torch.Tensor, action: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Soft Bellman residual, SAC Eq. 5, summed over the twin critics.
+
+        Returns (loss, critic features of obs, mean Q) so the actor can reuse the features.
+        """
+        hq = self.critic_features(obs)
+        if self.discrete:
+            idx = action.long().view(1, -1, 1).expand(2, -1, 1)
+            q = self.q(hq).gather(-1, idx).squeeze(-1)
+        else:
+            q = self.q(self._q_input(hq, action))
+        loss = 0.5 * (q - target.unsqueeze(0)).pow(2).mean(-1).sum()  # SAC Eq. 5
+        return loss, hq, q.detach().mean()
+
+    def actor_alpha_loss(
+        self, obs: torch.Tensor, hq: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Policy loss (SAC Eq. 7) and temperature loss (SAC Eq. 18); returns entropy too."""
+        h = self.actor_features(obs, hq if self.shared_encoder else None)
+        hq = hq.detach()
+        if self.discrete:
+            probs, log_probs = self.actor(h)
+            q = self.q(hq).min(0).values
+            actor_loss = (probs * (self.alpha * log_probs - q)).sum(-1).mean()  # SAC Eq. 7
+            entropy = -(probs * log_probs).sum(-1).detach()
+        else:
+            action, log_prob = self.actor(h)
+            q = self.q(self._q_input(hq, action)).min(0).values
+            actor_loss = (self.alpha * log_prob - q).mean()  # SAC Eq. 7
+            entropy = -log_prob.detach()
+        alpha_loss = (self.log_alpha * (entropy - self.target_entropy)).mean()  # SAC Eq. 18
+        return actor_loss, alpha_loss, entropy.mean()
+
+    def update(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One gradient step of critics, actor and temperature, then the target update."""
+        obs, next_obs = self.augment(batch)
+        action = batch.action.to(self.device)
+        reward = batch.reward.to(self.device)
+        terminated = batch.terminated.to(self.device)
+
+        target = self.td_target(next_obs, reward, terminated)
+        critic_loss, hq, q_mean = self.critic_loss(obs, action, target)
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_opt.step()
+
+        actor_loss, alpha_loss, entropy = self.actor_alpha_loss(obs, hq)
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward(inputs=self._actor_params)
+        self.actor_opt.step()
+        self.alpha_opt.zero_grad(set_to_none=True)
+        alpha_loss.backward(inputs=[self.log_alpha])
+        self.alpha_opt.step()
+
+        self.update_targets()
+        return {
+            "critic_loss": critic_loss.detach(),
+            "actor_loss": actor_loss.detach(),
+            "alpha_loss": alpha_loss.detach(),
+            "alpha": self.alpha,
+            "entropy": entropy,
+            "q_mean": q_mean,
+        }
+
+    @torch.no_grad()
+    def update_targets(self) -> None:
+        torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
+
+    # -- checkpointing -------------------------------------------------------------------
+    def full_state(self) -> dict:
+        """Networks and optimisers: everything needed to continue training exactly."""
+        return {
+            "nets": self.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "alpha_opt": self.alpha_opt.state_dict(),
+        }
+
+    def load_full_state(self, state: dict) -> None:
+        self.load_state_dict(state["nets"])
+        self.critic_opt.load_state_dict(state["critic_opt"])
+        self.actor_opt.load_state_dict(state["actor_opt"])
+        self.alpha_opt.load_state_dict(state["alpha_opt"])

@@ -1,0 +1,1 @@
+"""Data: observation datasets, collection, video I/O and augmentation."""

@@ -1,0 +1,122 @@
+"""`videorl eval`: replay a run's latest policy, or a scripted policy, optionally to video."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from videorl import checkpoint
+from videorl.agents.sac import SAC
+from videorl.train import (
+    EVAL_SEED_OFFSET,
+    RunDir,
+    UserError,
+    episode_seed,
+    make_env,
+    run_episode,
+    spaces_from_env,
+)
+
+
+def load_policy(run_dir: str | Path, env, step: int | None = None):
+    """The deterministic policy of a run at its latest (or a given) saved step."""
+    run = RunDir(run_dir)
+    cfg = run.read_config()
+    snaps = dict(run.snapshots())
+    if not snaps:
+        raise UserError(f"no checkpoint in {run.checkpoints}; train the run first")
+    if step is None:
+        step = max(snaps)
+    elif step not in snaps:
+        raise UserError(f"{run.path} has no checkpoint at step {step}; saved: {sorted(snaps)}")
+    agent = SAC(spaces_from_env(env), cfg, torch.device("cpu"))
+    agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
+    agent.eval()
+    return cfg, step, (lambda obs: agent.act(obs, deterministic=True))
+
+
+def _scripted(name: str, env, seed: int):
+    if name == "expert":
+        from videorl.envs import expert_policy
+
+        try:
+            return expert_policy(env)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    rng = np.random.default_rng(seed)
+    space = env.action_space
+    if hasattr(space, "n"):
+        return lambda obs: int(rng.integers(space.n))
+    return lambda obs: rng.uniform(-1.0, 1.0, space.shape).astype(np.float32)
+
+
+def _check_video_path(video: str) -> Path:
+    path = Path(video)
+    if path.suffix.lower() != ".mp4":
+        raise UserError(f"--video must name an .mp4 file, got {video}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write the video {path}: {parent} is not a writable folder")
+    return path
+
+
+def write_video(frames: list[np.ndarray], path: Path, fps: int = 20) -> None:
+    """Write RGB frames to an mp4, atomically."""
+    import imageio.v2 as imageio
+
+    fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    try:
+        imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def evaluate_command(
+    run_dir: str | None,
+    env_name: str | None,
+    policy: str | None,
+    episodes: int,
+    video: str | None,
+    seed: int,
+) -> int:
+    if run_dir and policy:
+        raise UserError("give either RUN_DIR or --env with --policy, not both")
+    if not run_dir and not (env_name and policy):
+        raise UserError("give a RUN_DIR, or --env ENV --policy {expert,random}")
+    if episodes < 1:
+        raise UserError(f"--episodes must be positive, got {episodes}")
+    video_path = _check_video_path(video) if video else None
+    if run_dir:
+        cfg = RunDir(run_dir).read_config()
+        env = make_env(env_name or cfg.env)
+        _, step, act = load_policy(run_dir, env)
+        label = f"{run_dir} at step {step}"
+    else:
+        env = make_env(env_name)
+        act = _scripted(policy, env, seed)
+        label = f"{policy} policy on {env_name}"
+    frames: list[np.ndarray] | None = [] if video_path else None
+    returns, successes = [], []
+    for j in range(episodes):
+        ret, success, length = run_episode(
+            env, act, episode_seed(seed, EVAL_SEED_OFFSET + j), frames
+        )
+        returns.append(ret)
+        successes.append(success)
+        flag = "n/a" if success is None else str(success)
+        print(f"episode {j}: return {ret:.2f}, length {length}, success {flag}")
+    summary = f"{label}: mean return {np.mean(returns):.2f} over {episodes} episodes"
+    if all(s is not None for s in successes):
+        summary += f", success rate {np.mean(successes):.2f}"
+    print(summary)
+    if video_path is not None and frames:
+        write_video(frames, video_path)
+        print(f"video: {video_path} ({len(frames)} frames)")
+    return 0

@@ -1,0 +1,124 @@
+"""ReplayBuffer edge cases: episode boundaries, terminated vs truncated, uint8, memory."""
+
+import numpy as np
+import pytest
+import torch
+
+from videorl.replay import Batch, ReplayBuffer
+
+
+def fill(buf: ReplayBuffer, lengths, terminal_last, frame_fn):
+    """Add episodes; observation of episode e at time t is frame_fn(e, t)."""
+    for e, (length, term) in enumerate(zip(lengths, terminal_last)):
+        buf.start_episode(frame_fn(e, 0))
+        for t in range(length):
+            last = t == length - 1
+            buf.add(
+                np.array([e, t], np.float32),
+                float(t),
+                frame_fn(e, t + 1),
+                last and term,
+                last and not term,
+            )
+
+
+def state(e, t):
+    return np.array([e, t, 0.5], np.float32)
+
+
+def test_transitions_never_cross_episode_boundaries():
+    buf = ReplayBuffer(100, (3,), np.float32, (2,))
+    fill(buf, [3, 4], [False, True], state)
+    tr = buf.transitions()
+    assert len(buf) == 7
+    # obs/next_obs belong to the same episode, next is t+1
+    assert torch.equal(tr["obs"][:, 0], tr["next_obs"][:, 0])
+    assert torch.equal(tr["next_obs"][:, 1], tr["obs"][:, 1] + 1)
+    # the final transition of episode 0 ends at its last observation, not the next reset
+    assert tr["next_obs"][2].tolist() == pytest.approx([0, 3, 0.5])
+    assert tr["obs"][3].tolist() == pytest.approx([1, 0, 0.5])
+
+
+def test_terminated_and_truncated_are_kept_apart():
+    buf = ReplayBuffer(100, (3,), np.float32, (2,))
+    fill(buf, [2, 2], [False, True], state)  # episode 0 hits the time limit, 1 terminates
+    tr = buf.transitions()
+    assert tr["truncated"].tolist() == [False, True, False, False]
+    assert tr["terminated"].tolist() == [False, False, False, True]
+    # a sampled batch only marks true terminations, so the critic bootstraps a truncation
+    batch = buf.sample(500, np.random.default_rng(0))
+    t_index = batch.obs[:, 1].long()
+    ep = batch.obs[:, 0].long()
+    expected = ((ep == 1) & (t_index == 1)).float()
+    assert torch.equal(batch.terminated, expected)
+
+
+def test_uint8_round_trip_channel_first():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(6, 48, 48, 3), dtype=np.uint8)
+    buf = ReplayBuffer(10, (48, 48, 3), np.uint8, (2,))
+    buf.start_episode(frames[0])
+    for t in range(5):
+        buf.add(np.zeros(2), 0.0, frames[t + 1], False, t == 4)
+    tr = buf.transitions()
+    assert tr["obs"].dtype == torch.uint8
+    assert tr["obs"].shape == (5, 3, 48, 48)
+    for t in range(5):
+        assert np.array_equal(tr["obs"][t].permute(1, 2, 0).numpy(), frames[t])
+        assert np.array_equal(tr["next_obs"][t].permute(1, 2, 0).numpy(), frames[t + 1])
+
+
+def test_memory_per_pixel_transition_is_at_most_1_1_frames():
+    capacity = 10_000
+    buf = ReplayBuffer(capacity, (48, 48, 3), np.uint8, (3,))
+    frame = 48 * 48 * 3
+    assert buf.nbytes() / capacity <= 1.1 * frame
+    # and it really holds `capacity` transitions of 100-step episodes
+    zero = np.zeros((48, 48, 3), np.uint8)
+    for _ in range(capacity // 100):
+        buf.start_episode(zero)
+        for t in range(100):
+            buf.add(np.zeros(3), 0.0, zero, False, t == 99)
+    assert len(buf) == capacity
+
+
+def test_fifo_eviction_keeps_consistent_pairs():
+    buf = ReplayBuffer(25, (3,), np.float32, (2,))
+    fill(buf, [7] * 10, [False] * 10, state)
+    tr = buf.transitions()
+    assert len(buf) <= 25
+    assert torch.equal(tr["obs"][:, 0], tr["next_obs"][:, 0])
+    assert torch.equal(tr["next_obs"][:, 1], tr["obs"][:, 1] + 1)
+    assert tr["obs"][-1].tolist() == pytest.approx([9, 6, 0.5])  # newest kept
+    # the stored action identifies (episode, t) and must match the observation
+    assert torch.equal(tr["action"], tr["obs"][:, :2])
+
+
+def test_state_dict_round_trip_preserves_samples():
+    buf = ReplayBuffer(30, (3,), np.float32, (2,))
+    fill(buf, [7] * 6, [False] * 6, state)
+    buf.start_episode(state(99, 0))
+    buf.add(np.zeros(2), 0.0, state(99, 1), False, False)  # open episode
+    clone = ReplayBuffer(30, (3,), np.float32, (2,))
+    clone.load_state_dict(buf.state_dict())
+    a = buf.sample(64, np.random.default_rng(3))
+    b = clone.sample(64, np.random.default_rng(3))
+    assert torch.equal(a.obs, b.obs) and torch.equal(a.next_obs, b.next_obs)
+    # the open episode continues in the clone
+    clone.add(np.zeros(2), 0.0, state(99, 2), False, True)
+    assert clone.transitions()["obs"][-1].tolist() == pytest.approx([99, 1, 0.5])
+
+
+def test_batch_validates_rows():
+    with pytest.raises(ValueError, match="Batch.reward"):
+        Batch(
+            torch.zeros(4, 3), torch.zeros(4, 2), torch.zeros(3), torch.zeros(4, 3), torch.zeros(4)
+        )
+
+
+def test_add_before_start_and_bad_shape_fail():
+    buf = ReplayBuffer(10, (3,), np.float32, (2,))
+    with pytest.raises(RuntimeError):
+        buf.add(np.zeros(2), 0.0, np.zeros(3, np.float32), False, False)
+    with pytest.raises(ValueError, match="shape"):
+        buf.start_episode(np.zeros(4, np.float32))

@@ -1,0 +1,151 @@
+"""SAC losses on tiny hand-checked cases, and the pixel presets' gradient routing."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.distributions import Normal, TanhTransform, TransformedDistribution
+
+from videorl.agents.sac import SAC, Spaces
+from videorl.config import TrainConfig
+from videorl.nets import GaussianActor
+from videorl.replay import Batch
+
+CPU = torch.device("cpu")
+
+
+def constant_twin_q(q, values):
+    """Make both Q members output constants: zero weights, last bias = value."""
+    with torch.no_grad():
+        for p in q.parameters():
+            p.zero_()
+        q.out.bias[0].fill_(values[0])
+        q.out.bias[1].fill_(values[1])
+
+
+def test_discrete_td_target_hand_checked():
+    cfg = TrainConfig(hidden=[8], gamma=0.9, init_alpha=0.5)
+    agent = SAC(Spaces((4,), False, 2, True), cfg, CPU)
+    with torch.no_grad():
+        for p in agent.actor.parameters():
+            p.zero_()  # uniform policy over 2 actions
+    constant_twin_q(agent.target_q, [3.0, 2.0])
+    next_obs = torch.randn(2, 4)
+    y = agent.td_target(next_obs, torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0]))
+    # V(s') = sum_a pi(a) (min Q - alpha log pi(a)) = 2 + 0.5 log 2
+    v = 2.0 + 0.5 * math.log(2)
+    assert y.tolist() == pytest.approx([1.0 + 0.9 * v, 1.0])
+
+
+def test_continuous_td_target_and_critic_loss_hand_checked():
+    cfg = TrainConfig(hidden=[8], gamma=0.5, init_alpha=2.0)
+    agent = SAC(Spaces((3,), False, 2, False), cfg, CPU)
+    constant_twin_q(agent.target_q, [1.0, 4.0])
+    next_obs = torch.randn(5, 3)
+    torch.manual_seed(7)
+    y = agent.td_target(next_obs, torch.zeros(5), torch.zeros(5))
+    torch.manual_seed(7)
+    _, logp = agent.actor(next_obs)
+    expected = 0.5 * (1.0 - 2.0 * logp)
+    assert torch.allclose(y, expected, atol=1e-6)
+    # critic loss Eq. 5: 0.5 * sum over twins of mean (Q - y)^2, with Q constant 1 and 4
+    constant_twin_q(agent.q, [1.0, 4.0])
+    target = torch.tensor([0.0, 2.0])
+    loss, _, _ = agent.critic_loss(torch.randn(2, 3), torch.zeros(2, 2), target)
+    hand = 0.5 * (((1 - 0) ** 2 + (1 - 2) ** 2) / 2 + ((4 - 0) ** 2 + (4 - 2) ** 2) / 2)
+    assert loss.item() == pytest.approx(hand)
+
+
+def test_tanh_gaussian_log_prob_matches_torch_distributions():
+    torch.manual_seed(0)
+    actor = GaussianActor(4, [16], 3)
+    h = torch.randn(10, 4)
+    torch.manual_seed(1)
+    action, logp = actor(h)
+    mean, log_std = actor.net(h).chunk(2, -1)
+    dist = TransformedDistribution(Normal(mean, log_std.clamp(-20, 2).exp()), TanhTransform())
+    ref = dist.log_prob(action.clamp(-0.999999, 0.999999)).sum(-1)
+    assert torch.allclose(logp, ref, atol=1e-3)
+
+
+def test_truncation_bootstraps_termination_does_not():
+    cfg = TrainConfig(hidden=[8], gamma=0.99)
+    agent = SAC(Spaces((3,), False, 2, False), cfg, CPU)
+    constant_twin_q(agent.target_q, [5.0, 5.0])
+    s = torch.randn(2, 3)
+    torch.manual_seed(0)
+    y = agent.td_target(s, torch.zeros(2), torch.tensor([0.0, 1.0]))
+    assert y[1].item() == 0.0  # terminated: reward only
+    assert y[0].item() > 4.0  # truncated/not done: bootstraps ~ 0.99 * (5 - alpha logp)
+
+
+def test_alpha_moves_towards_target_entropy():
+    cfg = TrainConfig(hidden=[8], init_alpha=1.0, lr=1e-2, target_entropy=-100.0)
+    agent = SAC(Spaces((3,), False, 2, False), cfg, CPU)
+    batch = Batch(
+        torch.randn(32, 3),
+        torch.rand(32, 2) * 2 - 1,
+        torch.zeros(32),
+        torch.randn(32, 3),
+        torch.zeros(32),
+    )
+    before = agent.alpha.item()
+    for _ in range(5):
+        agent.update(batch)
+    assert agent.alpha.item() < before  # entropy far above target: temperature falls
+
+
+def pixel_agent(encoder):
+    cfg = TrainConfig(encoder=encoder, pixel_hidden=[16], conv_channels=[4, 4, 8])
+    return SAC(Spaces((48, 48, 3), True, 2, False), cfg, CPU)
+
+
+def pixel_batch(n=4):
+    obs = torch.randint(0, 256, (n, 3, 48, 48), dtype=torch.uint8)
+    return Batch(obs, torch.zeros(n, 2), torch.zeros(n), obs.clone(), torch.zeros(n))
+
+
+def test_fast_preset_actor_loss_does_not_reach_the_encoder():
+    agent = pixel_agent("fast")
+    obs, _ = agent.augment(pixel_batch())
+    hq = agent.critic_features(obs)
+    actor_loss, _, _ = agent.actor_alpha_loss(obs, hq)
+    actor_loss.backward()
+    assert all(p.grad is None for p in agent.critic_encoder.parameters())
+    assert any(p.grad is not None for p in agent.actor.parameters())
+
+
+def test_paper_preset_has_one_extractor_per_network():
+    agent = pixel_agent("paper")
+    encs = [agent.actor_encoder, agent.q_encoders[0], agent.q_encoders[1]]
+    ids = {id(p) for e in encs for p in e.parameters()}
+    assert len(ids) == sum(len(list(e.parameters())) for e in encs)
+    obs, _ = agent.augment(pixel_batch())
+    loss, _, _ = agent.critic_loss(obs, torch.zeros(4, 2), torch.ones(4))
+    loss.backward()
+    assert all(p.grad is None for p in agent.actor_encoder.parameters())
+    assert all(p.grad is not None for p in agent.q_encoders.parameters())
+
+
+@pytest.mark.parametrize("encoder", ["paper", "fast"])
+def test_pixel_update_changes_weights_and_targets_lag(encoder):
+    torch.manual_seed(0)
+    agent = pixel_agent(encoder)
+    before = [p.clone() for p in agent.q.parameters()]
+    target_before = [p.clone() for p in agent.target_q.parameters()]
+    metrics = agent.update(pixel_batch(8))
+    assert set(metrics) >= {"critic_loss", "actor_loss", "alpha", "entropy"}
+    moved = [not torch.equal(a, b) for a, b in zip(before, agent.q.parameters())]
+    assert all(moved)
+    for tb, t, q in zip(target_before, agent.target_q.parameters(), agent.q.parameters()):
+        assert torch.allclose(t, tb + 0.005 * (q - tb), atol=1e-6)  # Polyak with tau
+
+
+def test_act_returns_valid_actions():
+    agent = pixel_agent("fast")
+    frame = np.zeros((48, 48, 3), np.uint8)
+    a = agent.act(frame)
+    assert a.shape == (2,) and np.all(np.abs(a) <= 1)
+    disc = SAC(Spaces((6,), False, 3, True), TrainConfig(hidden=[8]), CPU)
+    assert disc.act(np.zeros(6, np.float32), deterministic=True) in (0, 1, 2)
