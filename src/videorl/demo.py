@@ -37,7 +37,6 @@ def run_demo(out: Path, steps: int | None = None, seed: int = 0) -> int:
         f"\neval return {first['eval_return']:.1f} at step 0 -> {last['eval_return']:.1f} "
         f"at step {int(last['step'])}; success {last['eval_success']:.2f}"
     )
-    print(
-        f"learning curve: {png}\nrun folder: {run.path} (TensorBoard: tensorboard --logdir {run.tb})"
-    )
+    print(f"learning curve: {png}")
+    print(f"run folder: {run.path} (TensorBoard: tensorboard --logdir {run.tb})")
     return 0

@@ -1,0 +1,28 @@
+"""The RLV tasks as gymnasium environments, and a registry to build them by name.
+
+``make_env("visual-pusher")`` builds a task; ``make_env("gym:Pendulum-v1")`` any gymnasium
+environment. Importing this package is cheap (no MuJoCo); the Sawyer modules load MuJoCo, after
+choosing its GL backend, only when such an environment is made.
+"""
+
+from videorl.envs.registry import (
+    TASKS,
+    TaskSpec,
+    UnknownEnvError,
+    expert_policy,
+    gym_id,
+    make_env,
+    register_envs,
+)
+
+register_envs()
+
+__all__ = [
+    "TASKS",
+    "TaskSpec",
+    "UnknownEnvError",
+    "expert_policy",
+    "gym_id",
+    "make_env",
+    "register_envs",
+]
