@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -120,3 +121,59 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path, env):
     assert [r["critic_loss"] for r in read_rows(killed)] == [
         r["critic_loss"] for r in read_rows(full)
     ]
+
+
+def test_batch_size_comes_from_config(tmp_path, monkeypatch):
+    """REFERENCE.md defect 6: no hard-coded batch sizes; every update uses batch_size."""
+    from videorl.agents.sac import SAC
+
+    sizes = []
+    original = SAC.update
+
+    def spy(self, batch):
+        sizes.append(len(batch))
+        return original(self, batch)
+
+    monkeypatch.setattr(SAC, "update", spy)
+    cfg = TrainConfig(env="acrobot", **{**TINY, "steps": 150, "batch_size": 48})
+    train(cfg, tmp_path / "run", progress=False)
+    assert sizes and set(sizes) == {48}
+    assert len(sizes) == 150 - TINY["initial_steps"] + 1  # one update per step from then on
+
+
+def test_eval_replays_the_latest_checkpoint_to_video(tmp_path):
+    import imageio.v2 as imageio
+
+    run = train(
+        TrainConfig(env="state-pusher", **{**TINY, "steps": 200}), tmp_path / "r", progress=False
+    )
+    video = tmp_path / "pusher.mp4"
+    res = subprocess.run(
+        [sys.executable, "-m", "videorl.cli", "eval", str(run.path), "--episodes", "2",
+         "--video", str(video)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "at step 200" in res.stdout and "success rate" in res.stdout
+    frames = imageio.mimread(video, memtest=False)
+    assert len(frames) == 2 * 101  # reset frame + one per step, for each 100-step episode
+    assert frames[0].shape == (128, 128, 3)
+    assert np.ptp(np.asarray(frames[0])) > 0  # not a blank image
+
+
+@pytest.mark.parametrize("encoder", ["fast", "paper"])
+def test_pixel_run_stopped_and_resumed_matches(tmp_path, encoder):
+    tiny_pixels = dict(
+        env="visual-pusher", eval_every=40, eval_episodes=1, initial_steps=30, batch_size=8,
+        pixel_hidden=[16], conv_channels=[4, 4, 4], threads=1, encoder=encoder,
+    )  # fmt: skip
+    straight = train(TrainConfig(steps=120, **tiny_pixels), tmp_path / "a", progress=False)
+    train(TrainConfig(steps=80, **tiny_pixels), tmp_path / "b", progress=False)
+    resumed = train(
+        TrainConfig(steps=120, **tiny_pixels), tmp_path / "b", resume=True, progress=False
+    )
+    keys = [*KEYS, "critic_loss", "actor_loss"]
+    assert [[r[k] for k in keys] for r in read_rows(resumed.path)] == [
+        [r[k] for k in keys] for r in read_rows(straight.path)
+    ]
+    assert [int(r["step"]) for r in read_rows(resumed.path)] == [0, 40, 80, 120]

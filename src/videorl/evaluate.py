@@ -64,6 +64,20 @@ def _check_video_path(video: str) -> Path:
     return path
 
 
+def _check_renders(env) -> None:
+    """Fail before any rollout if the environment cannot draw frames for a video."""
+    import gymnasium as gym
+
+    try:
+        env.reset(seed=0)
+        frame = env.render()
+    except gym.error.DependencyNotInstalled as exc:
+        first = str(exc).splitlines()[0]
+        raise UserError(f"cannot render this environment for --video: {first}") from None
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3:
+        raise UserError("this environment does not render RGB frames; drop --video")
+
+
 def write_video(frames: list[np.ndarray], path: Path, fps: int = 20) -> None:
     """Write RGB frames to an mp4, atomically."""
     import imageio.v2 as imageio
@@ -102,6 +116,8 @@ def evaluate_command(
         env = make_env(env_name)
         act = _scripted(policy, env, seed)
         label = f"{policy} policy on {env_name}"
+    if video_path is not None:
+        _check_renders(env)
     frames: list[np.ndarray] | None = [] if video_path else None
     returns, successes = [], []
     for j in range(episodes):

@@ -200,9 +200,12 @@ class ReplayBuffer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state["capacity"] != self.capacity or state["obs_capacity"] != self.obs_capacity:
-            raise ValueError("checkpointed replay buffer has a different capacity")
         n, m = state["action"].shape[0], state["obs"].shape[0]
+        if n > self.capacity or m > self.obs_capacity:
+            raise ValueError(
+                f"checkpointed replay buffer holds {n} transitions / {m} observations; "
+                f"this buffer has room for {self.capacity} / {self.obs_capacity}"
+            )
         self._obs[:m] = state["obs"]
         self._obs_slot[:n] = state["obs_slot"]
         self._action[:n] = state["action"]
