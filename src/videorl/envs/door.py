@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from gymnasium import spaces
 
 from videorl.envs.render import CameraPose
 from videorl.envs.sawyer import SawyerEnv
@@ -55,20 +54,10 @@ class DoorEnv(SawyerEnv):
     ABOVE_Z: ClassVar[float] = 0.25
     """Height at which the hand travels, clear of the handle."""
 
-    def __init__(
-        self,
-        *,
-        pixels: bool = True,
-        render_mode: str | None = "rgb_array",
-        render_size: int = 128,
-        image_size: int | None = None,
-    ) -> None:
-        if not pixels:
-            raise ValueError("visual-door has image observations only")
-        super().__init__(
-            pixels=pixels, render_mode=render_mode, render_size=render_size, image_size=image_size
-        )
-        self.action_space = spaces.Box(-1.0, 1.0, (3,), dtype=np.float32)
+    ACTION_DIM: ClassVar[int] = 3
+    IMAGE_ONLY: ClassVar[bool] = True
+
+    def _setup_task(self) -> None:
         self.model.body("door").pos[:] = self.DOOR_POS
         self._leaf = self.model.body("door_link").id
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from gymnasium import spaces
 
 from videorl.envs.render import CameraPose
 from videorl.envs.sawyer import SawyerEnv
@@ -50,20 +49,10 @@ class DrawerEnv(SawyerEnv):
     TCP_TO_MOCAP: ClassVar[tuple[float, float]] = (0.0, 0.048)
     """Mocap minus fingertip midpoint (y, z) with the fingers open and the hand at rest."""
 
-    def __init__(
-        self,
-        *,
-        pixels: bool = True,
-        render_mode: str | None = "rgb_array",
-        render_size: int = 128,
-        image_size: int | None = None,
-    ) -> None:
-        if not pixels:
-            raise ValueError("visual-drawer has image observations only")
-        super().__init__(
-            pixels=pixels, render_mode=render_mode, render_size=render_size, image_size=image_size
-        )
-        self.action_space = spaces.Box(-1.0, 1.0, (3,), dtype=np.float32)
+    ACTION_DIM: ClassVar[int] = 3
+    IMAGE_ONLY: ClassVar[bool] = True
+
+    def _setup_task(self) -> None:
         self._drawer_link = self.model.body("drawer_link").id
         self._handle_geom = self.model.geom("objGeom").id
         self._fixed_x = 0.0

@@ -47,18 +47,9 @@ class PusherEnv(SawyerEnv):
     HAND_MIN_DISTANCE: ClassVar[float] = 0.1
     GRIPPER: ClassVar[float] = 1.0  # closed
 
-    def __init__(
-        self,
-        *,
-        pixels: bool = True,
-        render_mode: str | None = "rgb_array",
-        render_size: int = 128,
-        image_size: int | None = None,
-    ) -> None:
-        super().__init__(
-            pixels=pixels, render_mode=render_mode, render_size=render_size, image_size=image_size
-        )
-        self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+    ACTION_DIM: ClassVar[int] = 2
+
+    def _setup_task(self) -> None:
         self._goal = np.array(self.GOAL, dtype=np.float64)
         self.model.site("goal").pos[:] = (*self.GOAL, self.PUCK_Z)
         self._puck_body = self.model.body("obj").id

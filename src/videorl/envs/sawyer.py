@@ -71,6 +71,10 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
     SETTLE_STEPS: ClassVar[int] = 250
     """Physics steps for the hand to reach its start pose from the model's default arm pose."""
     IMAGE_SIZE: ClassVar[int] = 48
+    ACTION_DIM: ClassVar[int] = 3
+    """Size of the task's Box(-1, 1) action."""
+    IMAGE_ONLY: ClassVar[bool] = False
+    """True for tasks that have no state observation."""
 
     def __init__(
         self,
@@ -80,6 +84,8 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
         render_size: int = 128,
         image_size: int | None = None,
     ) -> None:
+        if self.IMAGE_ONLY and not pixels:
+            raise ValueError(f"{type(self).__name__} has image observations only")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         self.render_mode = render_mode
@@ -110,8 +116,13 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
             self.observation_space = spaces.Box(0, 255, shape, dtype=np.uint8)
         else:
             self.observation_space = self._state_space()
+        self.action_space = spaces.Box(-1.0, 1.0, (self.ACTION_DIM,), dtype=np.float32)
+        self._setup_task()
 
     # ------------------------------------------------------------------ task hooks
+    def _setup_task(self) -> None:
+        """Adjust the loaded model and cache ids for the task (called once by __init__)."""
+
     def _state_space(self) -> spaces.Box:
         raise NotImplementedError(f"{type(self).__name__} has no state observation")
 
