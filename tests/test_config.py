@@ -27,3 +27,16 @@ def test_bad_values_are_config_errors(pair):
 def test_set_needs_key_value():
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_set(["lr"])
+
+
+def test_every_preset_in_configs_loads_and_names_a_task():
+    from pathlib import Path
+
+    from videorl.config import load_yaml
+    from videorl.envs import TASKS
+
+    presets = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    assert presets
+    for path in presets:
+        cfg = apply_overrides(TrainConfig(), load_yaml(path)).validate()
+        assert cfg.env in TASKS, path

@@ -87,11 +87,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_envs(args: argparse.Namespace) -> int:
     from videorl.envs import TASKS
 
-    header = ("name", "observation", "action", "horizon", "success / reward")
-    rows = [(t.name, t.observation, t.action, str(t.horizon), t.success) for t in TASKS.values()]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    for row in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4])
+    for task in TASKS.values():
+        kind = "pixels" if task.pixels else "states"
+        print(f"{task.name}  (horizon {task.horizon}, {kind}, expert: --policy expert)")
+        print(f"    observation: {task.observation}")
+        print(f"    action:      {task.action}")
+        print(f"    success:     {task.success}")
     print("\nAny gymnasium id also works as gym:ID, e.g. --env gym:Pendulum-v1")
     return 0
 
