@@ -24,8 +24,9 @@ osmesa:
 	@if ldconfig -p 2>/dev/null | grep -q libOSMesa; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 		echo "installing libosmesa6 (offscreen rendering)"; \
-		(apt-get install -y -qq libosmesa6 >/dev/null 2>&1 || \
-		 (apt-get update -qq >/dev/null && apt-get install -y -qq libosmesa6 >/dev/null)); \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libosmesa6 >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libosmesa6 >/dev/null)) || \
+		{ echo "could not install libosmesa6: run 'apt-get install libosmesa6'"; exit 1; }; \
 	else \
 		echo "videorl renders images through OSMesa: run 'sudo apt-get install libosmesa6'"; exit 1; \
 	fi
