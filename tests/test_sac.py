@@ -149,3 +149,18 @@ def test_act_returns_valid_actions():
     assert a.shape == (2,) and np.all(np.abs(a) <= 1)
     disc = SAC(Spaces((6,), False, 3, True), TrainConfig(hidden=[8]), CPU)
     assert disc.act(np.zeros(6, np.float32), deterministic=True) in (0, 1, 2)
+
+
+def test_conv_encoder_pools_before_relu_equivalently():
+    """The encoder applies ReLU after max-pool; the function equals conv -> ReLU -> pool."""
+    from videorl.nets import ConvEncoder
+
+    torch.manual_seed(0)
+    enc = ConvEncoder((3, 48, 48), [16, 16, 32])
+    x = torch.randint(0, 256, (4, 3, 48, 48), dtype=torch.uint8)
+    h = x.float() / 255.0 - 0.5
+    for layer in enc.net:
+        if isinstance(layer, torch.nn.Conv2d):
+            h = torch.nn.functional.max_pool2d(torch.relu(layer(h)), 2, 2)
+    assert enc.out_dim == 32 * 6 * 6
+    assert torch.allclose(enc(x), h.flatten(1), atol=1e-5)

@@ -63,7 +63,7 @@ class TrainConfig:
     augment: bool = _f(True, "random-shift augmentation of pixel batches, one offset per sample")
     aug_pad: int = _f(4, "random-shift padding in pixels (RLV appendix D)")
     buffer_size: int | None = _f(None, "replay capacity in transitions; null = steps")
-    threads: int = _f(0, "torch CPU threads; 0 = automatic (1 on a 2-core machine)")
+    threads: int = _f(0, "torch CPU threads; 0 = automatic (all cores, at most 4)")
     device: str = _f("auto", "compute device: auto, cpu or cuda")
     precision: str = _f(
         "fp32", "network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"

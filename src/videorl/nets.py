@@ -31,7 +31,9 @@ class ConvEncoder(nn.Module):
         layers: list[nn.Module] = []
         c = in_shape[0]
         for out in channels:
-            layers += [nn.Conv2d(c, out, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2)]
+            # relu(maxpool(x)) == maxpool(relu(x)) since ReLU is monotonic; pooling first
+            # applies the ReLU (and its backward) to 4x fewer elements.
+            layers += [nn.Conv2d(c, out, 5, padding=2), nn.MaxPool2d(2, 2), nn.ReLU()]
             c = out
         self.net = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():

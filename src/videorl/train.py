@@ -104,8 +104,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_threads(threads: int) -> int:
-    """0 = automatic: one thread per two cores, at least one (measured fastest here)."""
-    return threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2)
+    """0 = automatic: every core up to 4 (on 2 cores, 2 threads trained state-pusher at 112
+    steps/s against 80 with 1; small-batch updates gain little beyond 4 threads)."""
+    return threads if threads > 0 else max(1, min(4, os.cpu_count() or 1))
 
 
 # -- evaluation -------------------------------------------------------------------------
