@@ -1,1 +1,38 @@
-"""Data: observation datasets, collection, video I/O and augmentation."""
+"""Data: observation datasets, collection, video I/O and augmentation.
+
+Only numpy and tqdm are imported here (PyAV and Pillow load on first use), so code that just
+reads a dataset stays light; ``augment`` (torch) is imported from its own module.
+"""
+
+from videorl.data.dataset import (
+    FORMAT_VERSION,
+    DatasetError,
+    DatasetWriter,
+    VideoDataset,
+    summarize,
+)
+from videorl.data.importer import import_videos, parse_crop
+from videorl.data.video_io import (
+    VideoError,
+    crop_resize,
+    read_frame_folder,
+    read_video,
+    subsample,
+    write_video,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "DatasetError",
+    "DatasetWriter",
+    "VideoDataset",
+    "VideoError",
+    "crop_resize",
+    "import_videos",
+    "parse_crop",
+    "read_frame_folder",
+    "read_video",
+    "subsample",
+    "summarize",
+    "write_video",
+]
