@@ -97,6 +97,69 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    from videorl.collect import collect, preview
+    from videorl.train import UserError
+
+    if args.preview:
+        if not args.env:
+            raise UserError("--preview needs --env ENV")
+        print(f"domain preview: {preview(args.env, args.preview, seed=args.seed or 0)}")
+        return 0
+    missing = [f"--{k}" for k in ("env", "policy", "episodes", "out") if getattr(args, k) is None]
+    if missing:
+        raise UserError(f"collect needs {', '.join(missing)} (or --env ENV --preview FILE.png)")
+    out = collect(
+        args.env, args.policy, args.episodes, args.out, noise=args.noise, domain=args.domain,
+        seed=args.seed or 0, progress=not args.no_progress, command=" ".join(sys.argv),
+    )  # fmt: skip
+    from videorl.data.dataset import summarize
+
+    print(summarize(out))
+    return 0
+
+
+def _parse_crop(text: str | None) -> tuple[int, int, int, int] | None:
+    from videorl.train import UserError
+
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+        raise UserError(f"--crop expects X,Y,W,H in pixels, e.g. 0,0,480,480; got {text!r}")
+    x, y, w, h = (int(p) for p in parts)
+    if x < 0 or y < 0 or w <= 0 or h <= 0:
+        raise UserError(f"--crop {text}: X, Y must be >= 0 and W, H positive")
+    return x, y, w, h
+
+
+def cmd_import_videos(args: argparse.Namespace) -> int:
+    from videorl.data.dataset import summarize
+    from videorl.data.importer import import_videos
+    from videorl.train import UserError
+
+    if args.size < 2:
+        raise UserError(f"--size must be at least 2 pixels, got {args.size}")
+    if args.fps is not None and args.fps <= 0:
+        raise UserError(f"--fps must be positive, got {args.fps}")
+    out, skipped = import_videos(
+        args.sources, args.out, size=args.size, crop=_parse_crop(args.crop), fps=args.fps,
+        task=args.task, domain=args.domain, progress=not args.no_progress,
+        command=" ".join(sys.argv),
+    )  # fmt: skip
+    print(summarize(out))
+    if skipped:
+        print(f"skipped {len(skipped)} input(s); see the messages above")
+    return 0
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    from videorl.data.dataset import summarize
+
+    print(summarize(args.dir))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from videorl.demo import run_demo
 
@@ -136,6 +199,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("envs", help="list the built-in tasks")
     p.set_defaults(func=cmd_envs)
 
+    p = sub.add_parser("collect", help="roll out a policy and write an action-free dataset")
+    p.add_argument("--env", help="task from `videorl envs`")
+    p.add_argument("--policy", help="expert, random, or checkpoint:RUN_DIR[@STEP]")
+    p.add_argument("--episodes", type=int, help="episodes to record")
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="perturb the policy: Gaussian std (continuous) or epsilon (discrete)",
+    )
+    p.add_argument(
+        "--domain",
+        default="robot",
+        help="observation domain: robot, recolor, lighting, camera, hand, human",
+    )
+    p.add_argument("--seed", type=int, help="seed (default 0); a seed gives identical bytes")
+    p.add_argument("--out", help="dataset folder to create")
+    p.add_argument("--preview", metavar="FILE.png", help="write one frame per domain and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("import-videos", help="turn real videos or frame folders into a dataset")
+    p.add_argument("sources", nargs="+", metavar="SRC", help="video files or folders of frames")
+    p.add_argument("--out", required=True, help="dataset folder to create")
+    p.add_argument("--size", type=int, default=48, help="square frame size (default 48)")
+    p.add_argument("--crop", metavar="X,Y,W,H", help="crop before resizing, in source pixels")
+    p.add_argument("--fps", type=float, help="subsample to this frame rate (default: keep all)")
+    p.add_argument("--task", help="task the videos show (recorded in the manifest)")
+    p.add_argument("--domain", help="domain label (default human)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import_videos)
+
+    p = sub.add_parser("data", help="dataset tools")
+    data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    q = data_sub.add_parser("info", help="validate a dataset and print its summary")
+    q.add_argument("dir", help="dataset folder")
+    q.set_defaults(func=cmd_data_info)
+
     p = sub.add_parser("demo", help="train SAC on a built-in task and plot the curve")
     p.add_argument("--out", default="runs/demo", help="folder for the demo run")
     p.add_argument("--steps", type=int, default=None, help="override the demo's step budget")
@@ -144,13 +245,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_user_data_error(exc: Exception) -> bool:
+    """Dataset and domain errors are user mistakes (their messages are one line)."""
+    name = type(exc).__name__
+    return name in ("DatasetError", "UnknownDomainError", "UnknownEnvError")
+
+
 def main(argv: list[str] | None = None) -> int:
     from videorl.train import UserError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, ConfigError) as exc:
+    except (UserError, ConfigError, ValueError) as exc:
+        if not isinstance(exc, UserError | ConfigError) and not _is_user_data_error(exc):
+            raise
         return _fail(str(exc))
     except KeyboardInterrupt:
         sys.stderr.write("videorl: interrupted; resume a training run with --resume\n")

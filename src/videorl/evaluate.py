@@ -22,8 +22,8 @@ from videorl.train import (
 )
 
 
-def load_policy(run_dir: str | Path, env, step: int | None = None):
-    """The deterministic policy of a run at its latest (or a given) saved step."""
+def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic: bool = True):
+    """(config, step, policy) of a run at its latest (or a given) saved step."""
     run = RunDir(run_dir)
     cfg = run.read_config()
     snaps = dict(run.snapshots())
@@ -36,7 +36,7 @@ def load_policy(run_dir: str | Path, env, step: int | None = None):
     agent = SAC(spaces_from_env(env), cfg, torch.device("cpu"))
     agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
     agent.eval()
-    return cfg, step, (lambda obs: agent.act(obs, deterministic=True))
+    return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
 
 
 def _scripted(name: str, env, seed: int):

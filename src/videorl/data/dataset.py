@@ -777,7 +777,8 @@ def summarize(path: str | Path) -> str:
     rows.append(("command", str(prov.get("command") or "unknown")))
     if prov.get("seed") is not None:
         rows.append(("seed", str(prov["seed"])))
-    rows.append(("created", str(prov.get("created", "unknown"))))
+    if prov.get("created"):
+        rows.append(("created", str(prov["created"])))
     rows.append(("videorl", str(prov.get("videorl_version", "unknown"))))
     width = max(len(k) for k, _ in rows) + 2
     return "\n".join(f"{k:<{width}}{v}" for k, v in rows)

@@ -7,7 +7,8 @@ terminates) are gymnasium's, unchanged. RLV fed a continuous action in [-1, 1] b
 gymnasium's ``Discrete(3)``.
 
 Rendering is done with numpy rather than gymnasium's pygame renderer, so that videos need no
-extra dependency and no display.
+extra dependency and no display. The drawing takes the observation domains that make sense in
+2-D (recolor, lighting, camera; see ``domains.py``); there is no arm to replace with a hand.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.envs.classic_control import acrobot as gym_acrobot
+
+from videorl.envs.domains import (
+    ACROBOT_DOMAINS,
+    AcrobotLook,
+    Appearance,
+    DomainRandom,
+    check_domain,
+    sample_appearance,
+)
 
 
 class AcrobotEnv(gym_acrobot.AcrobotEnv):
@@ -33,12 +43,22 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
     """Cost on the second joint's squared velocity: without it, the cheapest way to gain energy
     is to spin the lower link, which never lifts the tip."""
 
-    def __init__(self, render_mode: str | None = "rgb_array", render_size: int = 128) -> None:
+    def __init__(
+        self,
+        render_mode: str | None = "rgb_array",
+        render_size: int = 128,
+        domain: str = "robot",
+    ) -> None:
+        check_domain(domain, available=ACROBOT_DOMAINS, env_name="acrobot")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         super().__init__(render_mode=None)  # the parent's pygame path is never used
         self.render_mode = render_mode
         self.render_size = int(render_size)
+        self.domain = domain
+        self._domain_random = DomainRandom(domain)
+        self.appearance = Appearance(domain=domain)
+        self._look = AcrobotLook()
         self._steps = -1
         self._over = False
 
@@ -46,8 +66,14 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start hanging down (all four state variables ~ U[-0.1, 0.1], gymnasium's default)."""
+        """Start hanging down (all four state variables ~ U[-0.1, 0.1], gymnasium's default).
+
+        The domain's look is drawn from its own generator, never from ``np_random``.
+        """
         obs, info = super().reset(seed=seed, options=options)
+        generators = self._domain_random.episode(seed, self.np_random_seed)
+        self.appearance = sample_appearance(self.domain, generators, n_objects=2)
+        self._look = AcrobotLook.for_appearance(self.appearance)
         self._steps = 0
         self._over = False
         return obs, {**info, "success": False}
@@ -134,14 +160,20 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
 
     # ------------------------------------------------------------------ rendering
     def render(self) -> np.ndarray | None:  # type: ignore[override]
-        """Draw the two links (teal), joints (yellow) and the goal line, like gymnasium's view."""
+        """Draw the two links (teal), joints (yellow) and the goal line, like gymnasium's view.
+
+        The domain's look sets the colours, the light (brightness, colour, a gradient across the
+        image) and the view (where the pivot is drawn, the zoom); the robot look is the plain
+        drawing.
+        """
         if self.render_mode is None:
             return None
         if self.state is None:
             raise RuntimeError("call reset() before render()")
+        look = self._look
         size = self.render_size
         extent = self.LINK_LENGTH_1 + self.LINK_LENGTH_2 + 0.2
-        scale = size / (2 * extent)
+        scale = size / (2 * extent) * look.zoom
         theta1, theta2 = float(self.state[0]), float(self.state[1])
         # World frame: pivot at the origin, y up; link 1 hangs down at theta1 = 0.
         p1 = np.array([np.sin(theta1), -np.cos(theta1)]) * self.LINK_LENGTH_1
@@ -150,12 +182,16 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
         )
         coords = (np.arange(size) + 0.5 - size / 2) / scale
         x, y = np.meshgrid(coords, -coords)  # image rows run top to bottom
-        image = np.full((size, size, 3), 255, dtype=np.uint8)
-        image[np.abs(y - 1.0) < 0.5 / scale] = (0, 0, 0)  # goal line: tip height 1
+        x, y = x - look.shift[0], y - look.shift[1]
+        image = np.empty((size, size, 3), dtype=np.uint8)
+        image[:] = _rgb8(look.background)
+        image[np.abs(y - 1.0) < 0.5 / scale] = _rgb8(look.goal_line)  # goal line: tip height 1
         for a, b in ((np.zeros(2), p1), (p1, p2)):
-            image[_segment_distance(x, y, a, b) < 0.1] = (0, 204, 204)
+            image[_segment_distance(x, y, a, b) < 0.1] = _rgb8(look.links)
         for joint in (np.zeros(2), p1):
-            image[np.hypot(x - joint[0], y - joint[1]) < 0.1] = (204, 204, 0)
+            image[np.hypot(x - joint[0], y - joint[1]) < 0.1] = _rgb8(look.joints)
+        if self.appearance.lighting is not None:
+            image = _light(image, look)
         return image
 
     def close(self) -> None:
@@ -168,3 +204,18 @@ def _segment_distance(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray
     t = ((x - a[0]) * ab[0] + (y - a[1]) * ab[1]) / max(float(ab @ ab), 1e-12)
     t = np.clip(t, 0.0, 1.0)
     return np.hypot(x - (a[0] + t * ab[0]), y - (a[1] + t * ab[1]))
+
+
+def _rgb8(rgb: tuple[float, float, float]) -> np.ndarray:
+    return np.round(np.asarray(rgb) * 255.0).astype(np.uint8)
+
+
+def _light(image: np.ndarray, look: AcrobotLook) -> np.ndarray:
+    """Relight a drawing: overall gain, a colour cast and a brightness gradient toward the light."""
+    size = image.shape[0]
+    u = (np.arange(size) + 0.5) / size * 2.0 - 1.0
+    x, y = np.meshgrid(u, -u)
+    toward = np.cos(look.light_angle) * x + np.sin(look.light_angle) * y
+    shade = look.gain * (1.0 + look.light_falloff * toward)
+    lit = image * shade[..., None] * np.asarray(look.tint)
+    return np.clip(np.round(lit), 0, 255).astype(np.uint8)

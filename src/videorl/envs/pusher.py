@@ -48,6 +48,7 @@ class PusherEnv(SawyerEnv):
     GRIPPER: ClassVar[float] = 1.0  # closed
 
     ACTION_DIM: ClassVar[int] = 2
+    HAND_PALM_FORWARD: ClassVar[bool] = True  # a person pushes the puck with the fingers' pads
 
     def _setup_task(self) -> None:
         self._goal = np.array(self.GOAL, dtype=np.float64)

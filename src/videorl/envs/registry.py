@@ -13,6 +13,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from videorl.envs.domains import check_domain
+
 GYM_PREFIX = "gym:"
 GYM_NAMESPACE = "videorl"
 
@@ -134,15 +136,20 @@ def register_envs() -> None:
         )
 
 
-def make_env(name: str, *, render_size: int = 128) -> gym.Env:
-    """Build a task by name, or any gymnasium environment as ``gym:ID``.
+def make_env(name: str, *, render_size: int = 128, domain: str = "robot") -> gym.Env:
+    """Build a task by name, or any gymnasium environment as ``gym:ID``, seen in ``domain``.
 
     Every environment comes with ``render_mode="rgb_array"``; for the videorl tasks ``render()``
-    returns a ``render_size`` square view from the observation camera. Unknown names raise
-    :class:`UnknownEnvError` with a one-line list of what is valid.
+    returns a ``render_size`` square view from the observation camera. ``domain`` (one of
+    ``domains.DOMAINS``) changes what that camera sees, in observations and in ``render()``,
+    never the physics; ``env.unwrapped.domain`` tells which. Unknown names raise
+    :class:`UnknownEnvError`, and domains that do not exist or that the environment cannot
+    render (a hand for the acrobot, anything but ``robot`` for ``gym:`` environments) raise
+    ``domains.UnknownDomainError``, each with a one-line list of what is valid.
     """
     if name.startswith(GYM_PREFIX):
         env_id = name[len(GYM_PREFIX) :]
+        check_domain(domain, available=("robot",), env_name=f"gymnasium environment {name!r}")
         try:
             return gym.make(env_id, render_mode="rgb_array")
         except gym.error.Error as error:  # NameNotFound, VersionNotFound, ...
@@ -152,7 +159,7 @@ def make_env(name: str, *, render_size: int = 128) -> gym.Env:
     if name not in TASKS:
         raise UnknownEnvError(f"unknown environment {name!r}; valid names: {_valid_names()}")
     register_envs()
-    return gym.make(gym_id(name), render_mode="rgb_array", render_size=render_size)
+    return gym.make(gym_id(name), render_mode="rgb_array", render_size=render_size, domain=domain)
 
 
 def expert_policy(env: gym.Env) -> Callable[[Any], Any]:

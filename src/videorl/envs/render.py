@@ -6,9 +6,10 @@ Two things live here, both small:
   it is first imported, so the choice has to be made before that import; every module of
   ``videorl.envs`` that renders calls it at import time, before it imports MuJoCo.
 * :class:`SawyerRenderer` owns everything that decides what an image looks like: the GL contexts
-  (one per image size), the free camera and the scene options. Keeping that state in one object is
-  what lets a later "observation domain" change colours, lighting, the camera pose or hide bodies
-  per episode without touching the task code.
+  (one per image size), the free camera, the scene options and an optional overlay of purely
+  visual geoms. Keeping that state in one object is what lets an observation domain
+  (``domains.py``) change colours, lighting, the camera pose, hide the robot and draw a human hand
+  per episode without touching the task code or the physics.
 
 Speed on a CPU (llvmpipe through OSMesa) is dominated by fill work, so shadows, reflections, the
 skybox and multisampling are switched off and llvmpipe is held to one thread: a 48x48 frame then
@@ -20,7 +21,9 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _EGL_LIBRARIES = ("libEGL.so.1", "libEGL.so")
 
@@ -69,6 +72,41 @@ configure_gl_backend()
 import mujoco  # noqa: E402  (must follow configure_gl_backend)
 import numpy as np  # noqa: E402
 
+ROBOT_GEOM_GROUP = 3
+"""Geom group of the robot's visible geoms. Meta-World leaves group 3 empty; the Sawyer tasks move
+the robot's geoms there (``geom_group`` has no effect on the physics once compiled) so that a
+domain can hide the whole robot, gripper included, with one scene option and keep the table."""
+
+_SCENE_GEOM_TYPES = {
+    "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
+    "box": mujoco.mjtGeom.mjGEOM_BOX,
+    "ellipsoid": mujoco.mjtGeom.mjGEOM_ELLIPSOID,
+    "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+}
+
+
+class SceneGeom(NamedTuple):
+    """A purely visual primitive drawn on top of the model's geoms in one frame.
+
+    It lives only in the render scene (``mjvScene``), never in ``mjModel``/``mjData``, so it can
+    neither collide nor weigh anything: the way to show a body that the physics must not know of.
+    """
+
+    kind: str
+    """One of "capsule", "box", "ellipsoid", "sphere"."""
+    size: np.ndarray
+    """MuJoCo's (3,) geom size: half-sizes for box/ellipsoid, (radius, half-length, -) capsule."""
+    pos: np.ndarray
+    """(3,) centre in world coordinates."""
+    mat: np.ndarray
+    """(9,) row-major rotation whose columns are the geom's local axes in world coordinates."""
+    rgba: np.ndarray
+    """(4,) colour in [0, 1]."""
+
+
+Overlay = Callable[[mujoco.MjData], Sequence[SceneGeom]]
+"""Maps the current simulator state to the visual geoms to add to that frame."""
+
 
 @dataclass(frozen=True)
 class CameraPose:
@@ -106,9 +144,10 @@ class RenderSettings:
     show_sites: bool = False
     """Sites are debug markers (goal spheres, end-effector dots); a camera on a real robot would
     not see them, so they stay hidden unless asked for."""
-    geom_groups: tuple[int, ...] = field(default=(0, 1, 2))
+    geom_groups: tuple[int, ...] = field(default=(0, 1, 2, ROBOT_GEOM_GROUP))
     """Geom groups drawn. Meta-World puts collision proxies in group 4 and the visual meshes in
-    groups 0-1, so the default shows what the robot looks like, not how it collides."""
+    groups 0-1 (the robot's in ``ROBOT_GEOM_GROUP``), so the default shows what the scene looks
+    like, not how it collides."""
 
 
 class SawyerRenderer:
@@ -135,6 +174,8 @@ class SawyerRenderer:
         self.set_camera(camera)
         self.scene_option = mujoco.MjvOption()
         self._renderers: dict[int, mujoco.Renderer] = {}
+        self._overlay: Overlay | None = None
+        self._hidden_groups: set[int] = set()
         self._apply_settings()
 
     @property
@@ -155,8 +196,23 @@ class SawyerRenderer:
         self._apply_settings()
 
     def hide_geom_group(self, group: int, hidden: bool = True) -> None:
-        """Hide or show one geom group (the hook for hiding bodies per domain)."""
-        self.scene_option.geomgroup[group] = 0 if hidden else 1
+        """Hide one geom group, or show it again if the settings draw it (the hook for hiding
+        bodies per domain; it survives :meth:`set_settings`)."""
+        if hidden:
+            self._hidden_groups.add(group)
+        else:
+            self._hidden_groups.discard(group)
+        self.scene_option.geomgroup[group] = int(
+            group in self.settings.geom_groups and group not in self._hidden_groups
+        )
+
+    def set_overlay(self, overlay: Overlay | None) -> None:
+        """Draw ``overlay(data)``'s visual-only geoms in every frame (``None``: draw none).
+
+        The geoms are appended to the render scene after the model's, so they are lit, shaded and
+        depth-tested like the rest of the scene while the model and the physics never see them.
+        """
+        self._overlay = overlay
 
     def _apply_settings(self) -> None:
         s = self.settings
@@ -165,7 +221,7 @@ class SawyerRenderer:
         self.scene_option.sitegroup[:] = 1 if s.show_sites else 0
         self.scene_option.geomgroup[:] = 0
         for group in s.geom_groups:
-            self.scene_option.geomgroup[group] = 1
+            self.scene_option.geomgroup[group] = int(group not in self._hidden_groups)
         for renderer in self._renderers.values():
             self._apply_scene_flags(renderer)
 
@@ -190,6 +246,8 @@ class SawyerRenderer:
         """Draw the current state as a ``(size, size, 3)`` uint8 RGB image (rows top to bottom)."""
         renderer = self._renderer(size)
         renderer.update_scene(data, camera=self.camera, scene_option=self.scene_option)
+        if self._overlay is not None:
+            _add_scene_geoms(renderer.scene, self._overlay(data))
         return renderer.render()
 
     def close(self) -> None:
@@ -211,3 +269,20 @@ class SawyerRenderer:
             self.close()
         except Exception:  # interpreter shutdown: modules may already be gone
             pass
+
+
+def _add_scene_geoms(scene: mujoco.MjvScene, geoms: Sequence[SceneGeom]) -> None:
+    """Append visual-only geoms to a scene that ``update_scene`` has just filled."""
+    if scene.ngeom + len(geoms) > scene.maxgeom:
+        raise RuntimeError(f"render scene full: {scene.ngeom} + {len(geoms)} > {scene.maxgeom}")
+    for geom in geoms:
+        target = scene.geoms[scene.ngeom]
+        mujoco.mjv_initGeom(
+            target,
+            _SCENE_GEOM_TYPES[geom.kind],
+            np.asarray(geom.size, dtype=np.float64),
+            np.asarray(geom.pos, dtype=np.float64),
+            np.asarray(geom.mat, dtype=np.float64).reshape(9),
+            np.asarray(geom.rgba, dtype=np.float32),
+        )
+        scene.ngeom += 1

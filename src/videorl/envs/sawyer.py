@@ -10,6 +10,10 @@ the hand, moved by ``action * scale`` each step, fingers driven by two position 
 Subclasses describe a task through a few hooks: how an action maps to a mocap target and a
 gripper command, how an episode starts, when it is a success, and an ``expert_action`` that reads
 the true simulator state.
+
+Every task can be seen through an observation domain (``domains.py``): the domain redraws colours,
+lights, the camera or a human hand each episode, and touches only what the renderer reads, so the
+physics is the same in every domain.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from videorl.envs.render import CameraPose, RenderSettings, SawyerRenderer
+from videorl.envs.domains import Appearance, HandPose, SawyerDomain, check_domain
+from videorl.envs.render import ROBOT_GEOM_GROUP, CameraPose, RenderSettings, SawyerRenderer
 
 # isort: split
 import mujoco  # after the render module has chosen the GL backend: MuJoCo reads it on import
@@ -75,6 +80,9 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
     """Size of the task's Box(-1, 1) action."""
     IMAGE_ONLY: ClassVar[bool] = False
     """True for tasks that have no state observation."""
+    HAND_PALM_FORWARD: ClassVar[bool] = False
+    """How the human hand of the hand/human domains holds its palm: away from the person, to
+    push (True), or toward them, to hook and pull (False)."""
 
     def __init__(
         self,
@@ -83,7 +91,9 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
         render_mode: str | None = "rgb_array",
         render_size: int = 128,
         image_size: int | None = None,
+        domain: str = "robot",
     ) -> None:
+        check_domain(domain)  # before the slow model load
         if self.IMAGE_ONLY and not pixels:
             raise ValueError(f"{type(self).__name__} has image observations only")
         if render_mode not in (None, "rgb_array"):
@@ -104,11 +114,16 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
         self._hand_body = self.model.body("hand").id
         self._left_tip = self.model.site("leftEndEffector").id
         self._right_tip = self.model.site("rightEndEffector").id
+        robot_root = int(self.model.body_rootid[self._hand_body])
+        self._group_robot_geoms(robot_root)
 
         # Videos play in real time: one frame per environment step.
         step_seconds = self.FRAME_SKIP * float(self.model.opt.timestep)
         self.metadata = {**self.metadata, "render_fps": round(1.0 / step_seconds)}
         self.renderer = SawyerRenderer(self.model, self.CAMERA, RenderSettings())
+        self._domain = SawyerDomain(
+            domain, self.model, self.renderer, robot_root=robot_root, hand_pose=self._hand_pose
+        )
         self._steps = -1  # -1: reset() not called yet
 
         if pixels:
@@ -148,6 +163,38 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
     def expert_action(self) -> np.ndarray:
         """A scripted action for the current true state (deterministic)."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ domain
+    @property
+    def domain(self) -> str:
+        """The observation domain this environment renders (``robot``: unchanged)."""
+        return self._domain.name
+
+    @property
+    def appearance(self) -> Appearance:
+        """What the domain drew for the current episode (colours, lights, camera, hand)."""
+        return self._domain.appearance
+
+    def _group_robot_geoms(self, robot_root: int) -> None:
+        """Move the robot's drawn geoms into ``ROBOT_GEOM_GROUP`` (every domain alike).
+
+        ``geom_group`` only filters what is drawn (it matters to the compiler, which has run),
+        so this changes no dynamics; it lets the hand domain hide the robot and keep the table.
+        """
+        m = self.model
+        robot = m.body_rootid[m.geom_bodyid] == robot_root
+        drawn = m.geom_group < ROBOT_GEOM_GROUP
+        m.geom_group[robot & drawn] = ROBOT_GEOM_GROUP
+
+    def _hand_pose(self, data: mujoco.MjData) -> HandPose:
+        """The end-effector as the hand domain follows it (read from ``data``'s kinematics)."""
+        left, right = data.site_xpos[self._left_tip], data.site_xpos[self._right_tip]
+        return HandPose(
+            wrist=data.xpos[self._hand_body].copy(),
+            tip=(left + right) / 2,
+            opening=float(np.linalg.norm(left - right)),
+            palm_forward=self.HAND_PALM_FORWARD,
+        )
 
     # ------------------------------------------------------------------ robot helpers
     @property
@@ -192,8 +239,13 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an episode; with a seed, the episode is fully reproducible."""
+        """Start an episode; with a seed, the episode is fully reproducible.
+
+        The domain's look is drawn from its own generator (derived from ``seed``), never from
+        ``np_random``, so the state trajectory does not depend on the domain.
+        """
         super().reset(seed=seed)
+        self._domain.new_episode(seed, self.np_random_seed)
         mujoco.mj_resetData(self.model, self.data)
         self._reset_task()
         mujoco.mj_forward(self.model, self.data)
