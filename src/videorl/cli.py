@@ -119,31 +119,18 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_crop(text: str | None) -> tuple[int, int, int, int] | None:
-    from videorl.train import UserError
-
-    if text is None:
-        return None
-    parts = text.split(",")
-    if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
-        raise UserError(f"--crop expects X,Y,W,H in pixels, e.g. 0,0,480,480; got {text!r}")
-    x, y, w, h = (int(p) for p in parts)
-    if x < 0 or y < 0 or w <= 0 or h <= 0:
-        raise UserError(f"--crop {text}: X, Y must be >= 0 and W, H positive")
-    return x, y, w, h
-
-
 def cmd_import_videos(args: argparse.Namespace) -> int:
     from videorl.data.dataset import summarize
-    from videorl.data.importer import import_videos
+    from videorl.data.importer import import_videos, parse_crop
     from videorl.train import UserError
 
     if args.size < 2:
         raise UserError(f"--size must be at least 2 pixels, got {args.size}")
     if args.fps is not None and args.fps <= 0:
         raise UserError(f"--fps must be positive, got {args.fps}")
+    crop = parse_crop(args.crop) if args.crop else None
     out, skipped = import_videos(
-        args.sources, args.out, size=args.size, crop=_parse_crop(args.crop), fps=args.fps,
+        args.sources, args.out, size=args.size, crop=crop, fps=args.fps,
         task=args.task, domain=args.domain, progress=not args.no_progress,
         command=" ".join(sys.argv),
     )  # fmt: skip
