@@ -147,6 +147,26 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from videorl.plot import compare_runs, format_table
+    from videorl.train import UserError
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"--out must name a .png file, got {args.out}")
+    if not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
+    if args.metric not in ("eval_return", "eval_success"):
+        raise UserError("--metric must be eval_return or eval_success")
+    try:
+        table = compare_runs(args.runs, out, args.metric, args.threshold)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(format_table(table))
+    print(f"figure: {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from videorl.demo import run_demo
 
@@ -223,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = data_sub.add_parser("info", help="validate a dataset and print its summary")
     q.add_argument("dir", help="dataset folder")
     q.set_defaults(func=cmd_data_info)
+
+    p = sub.add_parser("plot", help="mean +- s.e. learning curves of runs grouped by config")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (seeds are grouped)")
+    p.add_argument("--out", required=True, help="figure file (.png)")
+    p.add_argument("--metric", default="eval_return", help="eval_return or eval_success")
+    p.add_argument("--threshold", type=float, help="report the first step the mean reaches this")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("demo", help="train SAC on a built-in task and plot the curve")
     p.add_argument("--out", default="runs/demo", help="folder for the demo run")

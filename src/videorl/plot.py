@@ -64,3 +64,135 @@ def ascii_curve(values: list[float], width: int = 60, height: int = 10) -> str:
         lines.append(f"{label:9.1f} |" + "".join(row))
     lines.append(" " * 10 + "+" + "-" * len(cols))
     return "\n".join(lines)
+
+
+# -- comparing runs -------------------------------------------------------------------------
+IGNORED_KEYS = ("seed", "threads", "device")  # do not define a method
+
+
+def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
+    """Group run folders by their config without the seed; label groups by what differs."""
+    import yaml
+
+    configs: dict[Path, dict] = {}
+    for run in map(Path, run_dirs):
+        cfg_path, metrics = run / "config.yaml", run / "metrics.csv"
+        if not cfg_path.is_file() or not metrics.is_file():
+            raise ValueError(
+                f"{run} is not a videorl run folder (needs config.yaml and metrics.csv)"
+            )
+        cfg = yaml.safe_load(cfg_path.read_text()) or {}
+        configs[run] = {k: v for k, v in cfg.items() if k not in IGNORED_KEYS}
+    keys = sorted({k for c in configs.values() for k in c})
+    varying = [k for k in keys if len({repr(c.get(k)) for c in configs.values()}) > 1]
+    groups: dict[str, list[Path]] = {}
+    for run, cfg in configs.items():
+        label = str(cfg.get("algo", "?"))
+        extra = [f"{k}={cfg.get(k)}" for k in varying if k not in ("algo", "steps")]
+        if extra:
+            label += " (" + ", ".join(extra) + ")"
+        groups.setdefault(label, []).append(run)
+    return groups
+
+
+def group_curve(runs: list[Path], metric: str) -> tuple[list[int], list[float], list[float]]:
+    """Mean and standard error of ``metric`` at the steps that every run evaluated."""
+    per_run = []
+    for run in runs:
+        rows = read_metrics(run)
+        per_run.append({int(r["step"]): r[metric] for r in rows})
+    steps = sorted(set.intersection(*(set(d) for d in per_run)))
+    means, sems = [], []
+    for step in steps:
+        values = [d[step] for d in per_run if not math.isnan(d[step])]
+        if not values:
+            means.append(math.nan)
+            sems.append(math.nan)
+            continue
+        mean = sum(values) / len(values)
+        if len(values) > 1:
+            var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+            sems.append(math.sqrt(var / len(values)))
+        else:
+            sems.append(0.0)
+        means.append(mean)
+    return steps, means, sems
+
+
+def first_step_reaching(steps: list[int], means: list[float], threshold: float) -> int | None:
+    return next((s for s, m in zip(steps, means) if not math.isnan(m) and m >= threshold), None)
+
+
+def compare_runs(
+    run_dirs: list[str | Path],
+    out_png: str | Path,
+    metric: str = "eval_return",
+    threshold: float | None = None,
+) -> list[dict]:
+    """Plot mean +- standard error per group and return one summary row per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = group_runs(run_dirs)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    table = []
+    for label, runs in groups.items():
+        steps, means, sems = group_curve(runs, metric)
+        lo = [m - s for m, s in zip(means, sems)]
+        hi = [m + s for m, s in zip(means, sems)]
+        ax.plot(steps, means, label=f"{label} (n={len(runs)})")
+        ax.fill_between(steps, lo, hi, alpha=0.25)
+        _, returns, _ = group_curve(runs, "eval_return")
+        _, success, _ = group_curve(runs, "eval_success")
+        table.append(
+            {
+                "method": label,
+                "runs": len(runs),
+                "final_step": steps[-1] if steps else None,
+                "final_return": returns[-1] if returns else math.nan,
+                "final_success": success[-1] if success else math.nan,
+                "steps_to_threshold": None
+                if threshold is None
+                else first_step_reaching(steps, means, threshold),
+            }
+        )
+    sac = [r for r in table if r["method"].split(" ")[0] == "sac"]
+    sac_steps = sac[0]["steps_to_threshold"] if len(sac) == 1 else None
+    for row in table:
+        mine = row["steps_to_threshold"]
+        row["ratio_to_sac"] = mine / sac_steps if mine is not None and sac_steps else None
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"{metric} (mean ± s.e.)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    tmp = out_png.with_name(f".{out_png.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(out_png)
+    return table
+
+
+def format_table(table: list[dict]) -> str:
+    """The comparison table as aligned text."""
+
+    def fmt(v, spec="{:.3g}"):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return spec.format(v)
+
+    header = ["method", "runs", "final step", "final return", "final success", "steps to thr.",
+              "x SAC"]  # fmt: skip
+    rows = [
+        [r["method"], str(r["runs"]), fmt(r["final_step"], "{}"), fmt(r["final_return"], "{:.2f}"),
+         fmt(r["final_success"], "{:.2f}"), fmt(r["steps_to_threshold"], "{}"),
+         fmt(r["ratio_to_sac"], "{:.2f}")]
+        for r in table
+    ]  # fmt: skip
+    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in [header, *rows])
