@@ -167,6 +167,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from videorl.sweep import sweep
+
+    out, runs = sweep(args.preset, args.seeds, args.workers)
+    print(
+        f"all runs finished; compare them with: videorl plot {out}/*/seed* --out {out}/curves.png"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from videorl.demo import run_demo
 
@@ -250,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="eval_return", help="eval_return or eval_success")
     p.add_argument("--threshold", type=float, help="report the first step the mean reaches this")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("sweep", help="run the methods of a sweep preset over several seeds")
+    p.add_argument("preset", help="sweep YAML (name, out, base, methods); see configs/sweeps/")
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per method (default 5)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("demo", help="train SAC on a built-in task and plot the curve")
     p.add_argument("--out", default="runs/demo", help="folder for the demo run")

@@ -1,0 +1,77 @@
+"""`videorl sweep`: methods x seeds, finished runs skipped, interrupted runs resumed."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from videorl.sweep import load_sweep, sweep
+from videorl.train import UserError
+
+TINY = {"env": "acrobot", "eval_every": 100, "eval_episodes": 1, "initial_steps": 50,
+        "batch_size": 16, "hidden": [16], "threads": 1}  # fmt: skip
+
+
+def preset(tmp_path, steps, methods=None):
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "sweep.yaml"
+    data = {"name": "t", "out": str(tmp_path / "out"), "base": {**TINY, "steps": steps},
+            "methods": methods or {"sac": {}, "sac-lr": {"lr": 0.001}}}  # fmt: skip
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def last_step(run: Path) -> int:
+    with (run / "metrics.csv").open() as fh:
+        return int(list(csv.DictReader(fh))[-1]["step"])
+
+
+def test_sweep_runs_skips_and_resumes(tmp_path):
+    out, runs = sweep(preset(tmp_path, 100), seeds=2)
+    assert sorted(r.relative_to(out).as_posix() for r in runs) == [
+        "sac-lr/seed0", "sac-lr/seed1", "sac/seed0", "sac/seed1"]  # fmt: skip
+    assert all(last_step(r) == 100 for r in runs)
+    seeds = {yaml.safe_load((r / "config.yaml").read_text())["seed"] for r in runs}
+    assert seeds == {0, 1}
+    stamps = {r: (r / "metrics.csv").stat().st_mtime_ns for r in runs}
+    sweep(preset(tmp_path, 100), seeds=2)  # everything finished: nothing runs again
+    assert {r: (r / "metrics.csv").stat().st_mtime_ns for r in runs} == stamps
+    sweep(preset(tmp_path, 200), seeds=2)  # a larger budget resumes each run from step 100
+    assert all(last_step(r) == 200 for r in runs)
+    with (runs[0] / "metrics.csv").open() as fh:
+        assert [int(r["step"]) for r in csv.DictReader(fh)] == [0, 100, 200]
+
+
+def test_bad_method_config_fails_before_anything_runs(tmp_path):
+    path = preset(tmp_path, 100, {"sac": {}, "broken": {"learning_rate": 1}})
+    with pytest.raises(UserError, match="broken.*learning_rate"):
+        sweep(path, seeds=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_cli_error_is_one_line(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "videorl.cli", "sweep", str(tmp_path / "no.yaml")],
+                         capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "no.yaml" in res.stderr
+
+
+def test_shipped_sweep_presets_validate():
+    presets = sorted((Path(__file__).parent.parent / "configs" / "sweeps").glob("*.yaml"))
+    assert presets
+    for path in presets:
+        _, _, configs = load_sweep(path)
+        assert configs
+
+
+def test_parallel_workers_give_the_same_runs(tmp_path):
+    serial_out, serial = sweep(preset(tmp_path / "a", 100, {"sac": {}}), seeds=2)
+    parallel_out, parallel = sweep(preset(tmp_path / "b", 100, {"sac": {}}), seeds=2, workers=2)
+    for s, p in zip(serial, parallel):
+        assert (s / "metrics.csv").read_text().split("\n")[1].split(",")[:4] == (
+            (p / "metrics.csv").read_text().split("\n")[1].split(",")[:4]
+        )
+        assert last_step(p) == 100
