@@ -97,3 +97,26 @@ def test_envs_lists_every_task():
 def test_help_config_lists_keys():
     res = videorl("train", "--help-config")
     assert res.returncode == 0 and "eval_every" in res.stdout and "encoder" in res.stdout
+
+
+def test_only_user_errors_become_one_line_exits(monkeypatch):
+    from videorl import cli
+    from videorl.config import ConfigError
+    from videorl.data.dataset import DatasetError
+    from videorl.envs import UnknownDomainError, UnknownEnvError
+    from videorl.errors import UserError
+
+    for error in (ConfigError, DatasetError, UnknownDomainError, UnknownEnvError):
+        assert issubclass(error, UserError)
+
+    def user_mistake(args):
+        raise DatasetError("bad dataset")
+
+    def bug(args):
+        raise ValueError("internal bug")
+
+    monkeypatch.setattr(cli, "cmd_envs", user_mistake)
+    assert cli.main(["envs"]) == 2
+    monkeypatch.setattr(cli, "cmd_envs", bug)
+    with pytest.raises(ValueError, match="internal bug"):
+        cli.main(["envs"])

@@ -9,8 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from videorl.config import ConfigError, TrainConfig, apply_overrides, config_help, load_yaml
+from videorl.config import TrainConfig, apply_overrides, config_help, load_yaml
 from videorl.config import parse_set as _parse_set
+from videorl.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,7 +100,6 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     from videorl.collect import collect, preview
-    from videorl.train import UserError
 
     if args.preview:
         if not args.env:
@@ -122,7 +122,6 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_import_videos(args: argparse.Namespace) -> int:
     from videorl.data.dataset import summarize
     from videorl.data.importer import import_videos, parse_crop
-    from videorl.train import UserError
 
     if args.size < 2:
         raise UserError(f"--size must be at least 2 pixels, got {args.size}")
@@ -149,7 +148,6 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from videorl.plot import compare_runs, format_table
-    from videorl.train import UserError
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
@@ -158,10 +156,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
     if args.metric not in ("eval_return", "eval_success"):
         raise UserError("--metric must be eval_return or eval_success")
-    try:
-        table = compare_runs(args.runs, out, args.metric, args.threshold)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    table = compare_runs(args.runs, out, args.metric, args.threshold)
     print(format_table(table))
     print(f"figure: {out}")
     return 0
@@ -275,21 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_user_data_error(exc: Exception) -> bool:
-    """Dataset and domain errors are user mistakes (their messages are one line)."""
-    name = type(exc).__name__
-    return name in ("DatasetError", "UnknownDomainError", "UnknownEnvError")
-
-
 def main(argv: list[str] | None = None) -> int:
-    from videorl.train import UserError
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, ConfigError, ValueError) as exc:
-        if not isinstance(exc, UserError | ConfigError) and not _is_user_data_error(exc):
-            raise
+    except UserError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         sys.stderr.write("videorl: interrupted; resume a training run with --resume\n")

@@ -13,8 +13,10 @@ from typing import Any
 
 import yaml
 
+from videorl.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError):
     """A user's configuration mistake; the CLI prints it as one line and exits 2."""
 
 

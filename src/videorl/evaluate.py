@@ -7,51 +7,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from videorl import checkpoint
-from videorl.agents.sac import SAC
-from videorl.train import (
-    EVAL_SEED_OFFSET,
-    RunDir,
-    UserError,
-    episode_seed,
-    make_env,
-    run_episode,
-    spaces_from_env,
-)
-
-
-def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic: bool = True):
-    """(config, step, policy) of a run at its latest (or a given) saved step."""
-    run = RunDir(run_dir)
-    cfg = run.read_config()
-    snaps = dict(run.snapshots())
-    if not snaps:
-        raise UserError(f"no checkpoint in {run.checkpoints}; train the run first")
-    if step is None:
-        step = max(snaps)
-    elif step not in snaps:
-        raise UserError(f"{run.path} has no checkpoint at step {step}; saved: {sorted(snaps)}")
-    agent = SAC(spaces_from_env(env), cfg, torch.device("cpu"))
-    agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
-    agent.eval()
-    return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
-
-
-def _scripted(name: str, env, seed: int):
-    if name == "expert":
-        from videorl.envs import expert_policy
-
-        try:
-            return expert_policy(env)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    rng = np.random.default_rng(seed)
-    space = env.action_space
-    if hasattr(space, "n"):
-        return lambda obs: int(rng.integers(space.n))
-    return lambda obs: rng.uniform(-1.0, 1.0, space.shape).astype(np.float32)
+from videorl.errors import UserError
+from videorl.policies import load_policy, make_policy
+from videorl.train import EVAL_SEED_OFFSET, RunDir, episode_seed, make_env, run_episode
 
 
 def _check_video_path(video: str) -> Path:
@@ -114,7 +73,7 @@ def evaluate_command(
         label = f"{run_dir} at step {step}"
     else:
         env = make_env(env_name)
-        act = _scripted(policy, env, seed)
+        act = make_policy(policy, env, env_name, 0.0, np.random.default_rng(seed))
         label = f"{policy} policy on {env_name}"
     if video_path is not None:
         _check_renders(env)

@@ -6,6 +6,8 @@ import csv
 import math
 from pathlib import Path
 
+from videorl.errors import UserError
+
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
     """Rows of RUN_DIR/metrics.csv as floats (empty cells become NaN)."""
@@ -78,7 +80,7 @@ def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
     for run in map(Path, run_dirs):
         cfg_path, metrics = run / "config.yaml", run / "metrics.csv"
         if not cfg_path.is_file() or not metrics.is_file():
-            raise ValueError(
+            raise UserError(
                 f"{run} is not a videorl run folder (needs config.yaml and metrics.csv)"
             )
         cfg = yaml.safe_load(cfg_path.read_text()) or {}
@@ -95,11 +97,16 @@ def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
     return groups
 
 
-def group_curve(runs: list[Path], metric: str) -> tuple[list[int], list[float], list[float]]:
-    """Mean and standard error of ``metric`` at the steps that every run evaluated."""
+def group_curve(
+    runs: list[Path] | list[list[dict[str, float]]], metric: str
+) -> tuple[list[int], list[float], list[float]]:
+    """Mean and standard error of ``metric`` at the steps that every run evaluated.
+
+    ``runs`` are run folders, or their already-read metrics rows.
+    """
     per_run = []
     for run in runs:
-        rows = read_metrics(run)
+        rows = run if isinstance(run, list) else read_metrics(run)
         per_run.append({int(r["step"]): r[metric] for r in rows})
     steps = sorted(set.intersection(*(set(d) for d in per_run)))
     means, sems = [], []
@@ -139,13 +146,14 @@ def compare_runs(
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
     table = []
     for label, runs in groups.items():
-        steps, means, sems = group_curve(runs, metric)
+        rows = [read_metrics(run) for run in runs]
+        steps, means, sems = group_curve(rows, metric)
         lo = [m - s for m, s in zip(means, sems)]
         hi = [m + s for m, s in zip(means, sems)]
         ax.plot(steps, means, label=f"{label} (n={len(runs)})")
         ax.fill_between(steps, lo, hi, alpha=0.25)
-        _, returns, _ = group_curve(runs, "eval_return")
-        _, success, _ = group_curve(runs, "eval_success")
+        _, returns, _ = group_curve(rows, "eval_return")
+        _, success, _ = group_curve(rows, "eval_success")
         table.append(
             {
                 "method": label,

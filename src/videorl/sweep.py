@@ -49,8 +49,8 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
             raise UserError(f"{path}: method {method!r} must map config keys to values")
         try:
             cfg = apply_overrides(TrainConfig(), {**base, **(overrides or {})}).validate()
-        except ConfigError as exc:
-            raise UserError(f"{path}: method {method!r}: {exc}") from None
+        except ConfigError as exc:  # add which preset and method the bad key is in
+            raise ConfigError(f"{path}: method {method!r}: {exc}") from None
         configs[str(method)] = cfg
     return name, out, configs
 

@@ -28,7 +28,8 @@ import yaml
 
 from videorl import checkpoint
 from videorl.agents.sac import SAC, Spaces
-from videorl.config import ConfigError, TrainConfig
+from videorl.config import TrainConfig
+from videorl.errors import UserError
 from videorl.replay import ReplayBuffer
 
 METRIC_COLUMNS = [
@@ -50,20 +51,12 @@ TRAIN_KEYS = ["critic_loss", "actor_loss", "alpha_loss", "alpha", "entropy", "q_
 EVAL_SEED_OFFSET = 1_000_003
 
 
-class UserError(Exception):
-    """A mistake the user can fix; the CLI prints it as one line and exits 2."""
-
-
 # -- environment glue -------------------------------------------------------------------
-def make_env(name: str, render_size: int = 128):
-    """Build an environment, turning an unknown name into a UserError."""
-    from videorl.envs import UnknownEnvError
+def make_env(name: str, render_size: int = 128, domain: str = "robot"):
+    """Build an environment (imported lazily: MuJoCo loads only when a task is made)."""
     from videorl.envs import make_env as _make
 
-    try:
-        return _make(name, render_size=render_size)
-    except UnknownEnvError as exc:
-        raise UserError(str(exc)) from None
+    return _make(name, render_size=render_size, domain=domain)
 
 
 def spaces_from_env(env) -> Spaces:
@@ -309,7 +302,8 @@ class Trainer:
         os.replace(tmp, self.run.config)
 
     # -- checkpoint ----------------------------------------------------------------------
-    def save_checkpoint(self) -> None:
+    def save_checkpoint(self, best: bool = False) -> None:
+        """latest.pt (everything) and the step's policy snapshot (also best.pt if ``best``)."""
         s = self.state
         ckpt = {
             "version": 1,
@@ -335,6 +329,8 @@ class Trainer:
         checkpoint.save(ckpt, self.run.latest)
         policy = {"config": self.cfg.to_dict(), "step": s.step, "nets": self.agent.state_dict()}
         checkpoint.save(policy, self.run.snapshot(s.step))
+        if best:
+            checkpoint.save(policy, self.run.best)
 
     def load_checkpoint(self) -> None:
         ckpt = checkpoint.load(self.run.latest)
@@ -417,11 +413,9 @@ class Trainer:
             row[key] = float(acc[key]) / n_updates if n_updates else math.nan
         log.write(row)
         s.recent_returns = []
-        if eval_return > s.best_eval:
-            s.best_eval = eval_return
-            policy = {"config": cfg.to_dict(), "step": s.step, "nets": self.agent.state_dict()}
-            checkpoint.save(policy, self.run.best)
-        self.save_checkpoint()
+        best = eval_return > s.best_eval
+        s.best_eval = max(s.best_eval, eval_return)
+        self.save_checkpoint(best=best)
         return row
 
     def _loop(self, obs: np.ndarray, log: MetricsLog, progress: bool) -> None:
@@ -488,8 +482,4 @@ def _tuplify(obj: Any) -> Any:
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> RunDir:
     """Train (or resume) a run; returns its folder."""
-    try:
-        trainer = Trainer(cfg, out, resume=resume)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    return trainer.run_training(progress=progress)
+    return Trainer(cfg, out, resume=resume).run_training(progress=progress)

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from videorl.errors import UserError
+
 FORMAT_VERSION: int = 1
 SOURCES = ("collected", "imported")
 KINDS = ("frames", "observations")
@@ -59,7 +61,7 @@ REQUIRED_KEYS = (
 )
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A dataset (or an input to one) that cannot be used. The message is one line naming
     the file and the field and saying how to fix it; the CLI prints it and exits 2."""
 

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from videorl.errors import UserError
+
 if TYPE_CHECKING:  # pragma: no cover - typing only; importing render loads MuJoCo
     import mujoco
 
@@ -70,7 +72,7 @@ _FACTOR_SALT = {"recolor": 1, "lighting": 2, "camera": 3, "hand": 4}
 """One generator per factor: ``human`` draws the same colours as ``recolor`` for a seed."""
 
 
-class UnknownDomainError(ValueError):
+class UnknownDomainError(UserError):
     """Raised for a domain name that does not exist, or that the environment cannot render."""
 
 
@@ -670,16 +672,16 @@ def preview_domains(
 
     target = Path(path)
     if target.suffix.lower() != ".png":
-        raise ValueError(f"preview path must end in .png, got {str(target)!r}")
+        raise UserError(f"preview path must end in .png, got {str(target)!r}")
     if env_name.startswith(GYM_PREFIX) or env_name not in TASKS:
         raise UnknownEnvError(
             f"no domain preview for {env_name!r}: previews exist for the videorl tasks "
             f"({', '.join(TASKS)})"
         )
     if size < 16:
-        raise ValueError(f"preview size must be at least 16 pixels, got {size}")
+        raise UserError(f"preview size must be at least 16 pixels, got {size}")
     if steps < 0:
-        raise ValueError(f"preview steps must be 0 or more, got {steps}")
+        raise UserError(f"preview steps must be 0 or more, got {steps}")
     domains = ACROBOT_DOMAINS if env_name == "acrobot" else DOMAINS
     label_height = 14
     sheet = Image.new("RGB", (size * len(domains), size + label_height), (32, 32, 32))

@@ -14,12 +14,13 @@ from typing import Any
 import gymnasium as gym
 
 from videorl.envs.domains import check_domain
+from videorl.errors import UserError
 
 GYM_PREFIX = "gym:"
 GYM_NAMESPACE = "videorl"
 
 
-class UnknownEnvError(ValueError):
+class UnknownEnvError(UserError):
     """Raised for an environment name that is neither a videorl task nor a gymnasium id."""
 
 
@@ -166,14 +167,14 @@ def expert_policy(env: gym.Env) -> Callable[[Any], Any]:
     """The task's scripted expert as a policy ``obs -> action``.
 
     The expert reads the true simulator state, not the observation (which it ignores), so it
-    acts the same from pixels as from states. Raises ValueError for environments without one.
+    acts the same from pixels as from states. Raises UserError for environments without one.
     """
     unwrapped = env.unwrapped
     expert = getattr(unwrapped, "expert_action", None)
     if not callable(expert):
         spec = getattr(env, "spec", None)
         label = spec.id if spec is not None else type(unwrapped).__name__
-        raise ValueError(
+        raise UserError(
             f"environment {label!r} has no scripted expert; experts exist for: {', '.join(TASKS)}"
         )
 
