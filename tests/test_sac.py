@@ -108,7 +108,7 @@ def pixel_batch(n=4):
 
 def test_fast_preset_actor_loss_does_not_reach_the_encoder():
     agent = pixel_agent("fast")
-    obs, _ = agent.augment(pixel_batch())
+    obs, _ = agent.augment(pixel_batch().obs, pixel_batch().next_obs)
     hq = agent.critic_features(obs)
     actor_loss, _, _ = agent.actor_alpha_loss(obs, hq)
     actor_loss.backward()
@@ -121,7 +121,7 @@ def test_paper_preset_has_one_extractor_per_network():
     encs = [agent.actor_encoder, agent.q_encoders[0], agent.q_encoders[1]]
     ids = {id(p) for e in encs for p in e.parameters()}
     assert len(ids) == sum(len(list(e.parameters())) for e in encs)
-    obs, _ = agent.augment(pixel_batch())
+    obs, _ = agent.augment(pixel_batch().obs, pixel_batch().next_obs)
     loss, _, _ = agent.critic_loss(obs, torch.zeros(4, 2), torch.ones(4))
     loss.backward()
     assert all(p.grad is None for p in agent.actor_encoder.parameters())

@@ -32,7 +32,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     cfg = TrainConfig()
     if args.config:
         cfg = apply_overrides(cfg, load_yaml(args.config))
-    flags = {k: getattr(args, k) for k in ("env", "algo", "steps", "seed")}
+    flags = {k: getattr(args, k) for k in ("env", "algo", "steps", "seed", "obs_data")}
     cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
     cfg = apply_overrides(cfg, _parse_set(args.set or []))
     return cfg.validate()
@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train an agent; writes a run folder")
     p.add_argument("--env", help="task from `videorl envs`, or gym:ID")
-    p.add_argument("--algo", help="algorithm (sac)")
+    p.add_argument("--algo", help="algorithm: sac, or rlv (needs --obs-data)")
+    p.add_argument("--obs-data", metavar="DIR", help="rlv: observation dataset (obs_data key)")
     p.add_argument("--steps", type=int, help="environment steps")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--out", help="run folder (default runs/ENV_ALGO_seedS)")
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("demo", help="train SAC on a built-in task and plot the curve")
+    p = sub.add_parser("demo", help="RLV vs SAC on acrobot with generated videos (~10 min)")
     p.add_argument("--out", default="runs/demo", help="folder for the demo run")
     p.add_argument("--steps", type=int, default=None, help="override the demo's step budget")
     p.add_argument("--seed", type=int, default=0)

@@ -63,7 +63,7 @@ def collect(
     with writer:
         for e in tqdm(range(episodes), disable=not progress, unit="episode", desc="collect"):
             obs, _ = env.reset(seed=episode_seed(seed, e))
-            observations, actions, rewards = [obs], [], []
+            observations, actions, rewards, terms = [obs], [], [], []
             done, info = False, {}
             while not done:
                 action = act(obs)
@@ -71,6 +71,7 @@ def collect(
                 observations.append(obs)
                 actions.append(np.atleast_1d(np.asarray(action, dtype=np.float32)))
                 rewards.append(float(reward))
+                terms.append(bool(terminated))
                 done = terminated or truncated
             data = np.stack(observations)
             data = data if pixels else data.astype(np.float32)
@@ -82,6 +83,7 @@ def collect(
                 groundtruth={
                     "actions": np.stack(actions).astype(np.float32),
                     "rewards": np.asarray(rewards, dtype=np.float32),
+                    "terminated": np.asarray(terms, dtype=bool),
                 },
             )
     return Path(out)

@@ -31,7 +31,7 @@ class TrainConfig:
     """Everything that defines a training run; written resolved to ``RUN_DIR/config.yaml``."""
 
     env: str = _f("acrobot", "task name from `videorl envs`, or gym:ID for any gymnasium id")
-    algo: str = _f("sac", "learning algorithm: sac")
+    algo: str = _f("sac", "learning algorithm: sac, or rlv (SAC + action-free videos, --obs-data)")
     seed: int = _f(0, "seed for the environment, the networks, the buffer and exploration")
     steps: int = _f(100_000, "environment steps to train for")
     eval_every: int = _f(5_000, "evaluate (and checkpoint) every this many environment steps")
@@ -71,6 +71,42 @@ class TrainConfig:
         "fp32", "network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"
     )
 
+    # -- RLV (algo: rlv); Schmeckpeper et al. 2020, Eq. 1-4 and Tables 2-5 -----------------
+    obs_data: str | None = _f(None, "RLV: observation dataset folder (videorl collect/import)")
+    obs_batch_size: int = _f(256, "RLV: observation transitions per gradient step (m)")
+    c1: float = _f(1.0, "RLV Eq. 4: weight of the inverse-model loss (Table 5)")
+    c2: float = _f(1.0, "RLV Eq. 4: weight of the RL (SAC) losses (Table 5)")
+    c3: float = _f(
+        0.0, "RLV Eq. 4: weight of domain confusion; 0 disables it (Sec. 4.1-4.2), 0.001 human"
+    )
+    c_large: float = _f(10.0, "RLV Eq. 2: reward of an observation video's last transition")
+    c_small: float | None = _f(
+        None, "RLV Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"
+    )
+    inverse_hidden: list[int] = _f([64, 64, 64], "RLV inverse-model MLP widths (Tables 3-4)")
+    inverse_encoder: str = _f(
+        "own",
+        "RLV: own (the inverse model has its own extractor, revised appendix A) or shared "
+        "(it reads the first Q function's extractor, the CoRL-version layout)",
+    )
+    disc_hidden: list[int] = _f([64, 64, 64], "RLV discriminator MLP widths (Table 5)")
+    disc_lr: float = _f(3e-8, "RLV discriminator learning rate (Table 5)")
+    obs_actions: str = _f(
+        "inverse",
+        "RLV Fig. 8 ablation: observation actions from the inverse model, groundtruth "
+        "(the dataset's groundtruth/), or zero",
+    )
+    obs_rewards: str = _f(
+        "rlv",
+        "RLV Fig. 8 ablation: observation rewards from Eq. 2 (rlv), groundtruth, or zero",
+    )
+    paired_data: str | None = _f(
+        None,
+        "RLV optional paired loss: a dataset of the same rollouts as obs_data rendered in "
+        "the robot's domain (collect with the same --seed and policy)",
+    )
+    paired_weight: float = _f(1e-6, "RLV weight of the paired-feature loss (Table 5)")
+
     def validate(self) -> TrainConfig:
         """Check ranges and choices; raise ConfigError naming the key and the fix."""
         positive = ("steps", "eval_every", "eval_episodes", "batch_size", "updates_per_step")
@@ -87,8 +123,9 @@ class TrainConfig:
             raise ConfigError("lr and init_alpha must be positive")
         if self.encoder not in ("paper", "fast"):
             raise ConfigError(f"encoder must be 'paper' or 'fast', got {self.encoder!r}")
-        if self.algo not in ("sac",):
-            raise ConfigError(f"unknown algo {self.algo!r}; available: sac")
+        if self.algo not in ("sac", "rlv"):
+            raise ConfigError(f"unknown algo {self.algo!r}; available: sac, rlv")
+        self._validate_rlv()
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.precision not in ("fp32", "bf16"):
@@ -101,8 +138,36 @@ class TrainConfig:
             raise ConfigError("hidden, pixel_hidden and conv_channels must not be empty")
         return self
 
+    def _validate_rlv(self) -> None:
+        if self.algo == "rlv" and not self.obs_data:
+            raise ConfigError(
+                "algo rlv needs observation videos: pass --obs-data DIR (a dataset made by "
+                "videorl collect or videorl import-videos)"
+            )
+        if self.obs_batch_size <= 0:
+            raise ConfigError(f"obs_batch_size must be positive, got {self.obs_batch_size}")
+        if min(self.c1, self.c2, self.c3, self.paired_weight) < 0 or self.disc_lr <= 0:
+            raise ConfigError("c1, c2, c3 and paired_weight must be >= 0 and disc_lr > 0")
+        choices = {
+            "inverse_encoder": ("own", "shared"),
+            "obs_actions": ("inverse", "groundtruth", "zero"),
+            "obs_rewards": ("rlv", "groundtruth", "zero"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(
+                    f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
+                )
+        if not self.inverse_hidden or not self.disc_hidden:
+            raise ConfigError("inverse_hidden and disc_hidden must not be empty")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+RLV_KEYS = frozenset(
+    f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("help", "").startswith("RLV")
+)
 
 
 def config_help(cls: type = TrainConfig) -> str:
@@ -130,7 +195,10 @@ def _coerce(cls: type, key: str, raw: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
             raise ConfigError(f"{key} must be a list of integers like [256,256], got {raw!r}")
         return value
-    target = type(default) if default is not None else (float if "float" in ftype else int)
+    if default is not None:
+        target = type(default)
+    else:
+        target = float if "float" in ftype else str if "str" in ftype else int
     if target is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false, got {raw!r}")

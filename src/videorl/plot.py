@@ -6,6 +6,7 @@ import csv
 import math
 from pathlib import Path
 
+from videorl.config import RLV_KEYS
 from videorl.errors import UserError
 
 
@@ -86,11 +87,19 @@ def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
         cfg = yaml.safe_load(cfg_path.read_text()) or {}
         configs[run] = {k: v for k, v in cfg.items() if k not in IGNORED_KEYS}
     keys = sorted({k for c in configs.values() for k in c})
-    varying = [k for k in keys if len({repr(c.get(k)) for c in configs.values()}) > 1]
     groups: dict[str, list[Path]] = {}
     for run, cfg in configs.items():
-        label = str(cfg.get("algo", "?"))
-        extra = [f"{k}={cfg.get(k)}" for k in varying if k not in ("algo", "steps")]
+        algo = cfg.get("algo", "?")
+        # Label by what differs among runs of the same algorithm, without the keys that
+        # only another algorithm reads (an SAC run's unused RLV keys say nothing).
+        peers = [c for c in configs.values() if c.get("algo", "?") == algo]
+        varying = [k for k in keys if len({repr(c.get(k)) for c in peers}) > 1]
+        extra = [
+            f"{k}={cfg.get(k)}"
+            for k in varying
+            if k not in ("algo", "steps") and (k not in RLV_KEYS or algo == "rlv")
+        ]
+        label = str(algo)
         if extra:
             label += " (" + ", ".join(extra) + ")"
         groups.setdefault(label, []).append(run)

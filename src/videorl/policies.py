@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from videorl import checkpoint
-from videorl.agents.sac import SAC
+from videorl.agents import make_agent
 from videorl.errors import UserError
 from videorl.train import RunDir, spaces_from_env
 
@@ -30,7 +30,7 @@ def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic
         step = max(snaps)
     elif step not in snaps:
         raise UserError(f"{run.path} has no checkpoint at step {step}; saved: {sorted(snaps)}")
-    agent = SAC(spaces_from_env(env), cfg, torch.device("cpu"))
+    agent = make_agent(spaces_from_env(env), cfg, torch.device("cpu"))
     agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
     agent.eval()
     return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))

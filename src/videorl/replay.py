@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from videorl.errors import UserError
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -216,3 +218,111 @@ class ReplayBuffer:
         self._obs_head, self._obs_count = 0, m
         self._current_slot = state["current_slot"]
         self.episodes = state["episodes"]
+
+
+@dataclass(frozen=True)
+class ObservationBatch:
+    """Action-free transitions from observation videos (RLV's D_obs), pixels uint8 CHW.
+
+    ``last`` marks a video's final transition (where RLV Eq. 2 puts the terminal reward).
+    The ``gt_*`` fields are the dataset's ground truth, filled only when an ablation or a
+    diagnostic asks for it; ``paired_*`` hold the same moments rendered in the robot's
+    domain when a paired dataset is given.
+    """
+
+    obs: torch.Tensor
+    next_obs: torch.Tensor
+    last: torch.Tensor
+    gt_action: torch.Tensor | None = None
+    gt_reward: torch.Tensor | None = None
+    paired_obs: torch.Tensor | None = None
+    paired_next_obs: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        n = self.obs.shape[0]
+        for name in ("next_obs", "last", "gt_action", "gt_reward",
+                     "paired_obs", "paired_next_obs"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and value.shape[0] != n:
+                raise ValueError(f"ObservationBatch.{name} has {value.shape[0]} rows, obs has {n}")
+        if self.next_obs.shape != self.obs.shape:
+            raise ValueError("ObservationBatch.next_obs must have the shape of obs")
+        if self.last.dim() != 1:
+            raise ValueError("ObservationBatch.last must be 1-D")
+
+    def __len__(self) -> int:
+        return self.obs.shape[0]
+
+
+class ObservationPool:
+    """An observation dataset held for sampling: frames stored once as torch tensors
+    (pixels channel-first), plus per-transition ground truth when asked for.
+
+    ``dataset`` is a ``videorl.data.dataset.VideoDataset``; ``paired`` an optional second
+    dataset of the same rollouts rendered in another domain (same episode lengths).
+    """
+
+    def __init__(self, dataset, groundtruth: bool = False, paired=None) -> None:
+        frames = torch.from_numpy(np.array(dataset.frames))
+        self.pixels = frames.dtype == torch.uint8 and frames.dim() == 4
+        self.obs_shape = tuple(frames.shape[1:])
+        self._frames = self._store(frames)
+        first, last = dataset.transition_table()
+        self._first = torch.from_numpy(np.asarray(first, dtype=np.int64))
+        self._last = torch.from_numpy(np.asarray(last, dtype=bool))
+        self._gt: dict[str, torch.Tensor] = {}
+        if groundtruth:
+            self._gt = self._load_groundtruth(dataset)
+        self._paired = None
+        if paired is not None:
+            if paired.lengths != dataset.lengths or tuple(paired.frames.shape[1:]) != tuple(
+                frames.shape[1:]
+            ):
+                raise UserError(
+                    f"{paired.path}: its episodes do not pair frame by frame with "
+                    f"{dataset.path} (lengths or image size differ); collect both with the "
+                    "same --env, --policy, --seed and --episodes"
+                )
+            self._paired = self._store(torch.from_numpy(np.array(paired.frames)))
+
+    def _store(self, frames: torch.Tensor) -> torch.Tensor:
+        return frames.permute(0, 3, 1, 2).contiguous() if self.pixels else frames.float()
+
+    @staticmethod
+    def _load_groundtruth(dataset) -> dict[str, torch.Tensor]:
+        from videorl.data.dataset import DatasetError
+
+        if not dataset.has_groundtruth:
+            raise DatasetError(
+                f"{dataset.path}: has no groundtruth/ folder, which a ground-truth ablation "
+                "needs; use a dataset made by videorl collect, or the default labels"
+            )
+        per_episode = [dataset.groundtruth(i) for i in range(len(dataset))]
+        out = {}
+        for key in ("actions", "rewards"):
+            if all(key in gt for gt in per_episode):
+                arr = np.concatenate([gt[key] for gt in per_episode]).astype(np.float32)
+                out[key] = torch.from_numpy(arr.reshape(len(arr), -1) if key == "actions" else arr)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    @property
+    def groundtruth_keys(self) -> list[str]:
+        return sorted(self._gt)
+
+    def sample(self, n: int, rng: np.random.Generator) -> ObservationBatch:
+        """``n`` transitions drawn uniformly (with replacement) over all videos' transitions."""
+        j = torch.from_numpy(rng.integers(0, len(self._first), size=n))
+        i = self._first[j]
+        gt = {k: v[j] for k, v in self._gt.items()}
+        return ObservationBatch(
+            obs=self._frames[i],
+            next_obs=self._frames[i + 1],
+            last=self._last[j],
+            gt_action=gt.get("actions"),
+            gt_reward=gt.get("rewards"),
+            paired_obs=None if self._paired is None else self._paired[i],
+            paired_next_obs=None if self._paired is None else self._paired[i + 1],
+        )

@@ -27,10 +27,11 @@ import torch
 import yaml
 
 from videorl import checkpoint
-from videorl.agents.sac import SAC, Spaces
+from videorl.agents import make_agent
+from videorl.agents.sac import Spaces
 from videorl.config import TrainConfig
 from videorl.errors import UserError
-from videorl.replay import ReplayBuffer
+from videorl.replay import ObservationPool, ReplayBuffer
 
 METRIC_COLUMNS = [
     "step",
@@ -48,6 +49,14 @@ METRIC_COLUMNS = [
     "wall_time",
 ]
 TRAIN_KEYS = ["critic_loss", "actor_loss", "alpha_loss", "alpha", "entropy", "q_mean"]
+
+
+def metric_columns(extra: list[str]) -> list[str]:
+    """metrics.csv header: the SAC columns, a method's own losses, then the run columns."""
+    i = METRIC_COLUMNS.index("q_mean") + 1
+    return METRIC_COLUMNS[:i] + extra + METRIC_COLUMNS[i:]
+
+
 EVAL_SEED_OFFSET = 1_000_003
 
 
@@ -174,15 +183,18 @@ class RunDir:
 class MetricsLog:
     """metrics.csv (one row per evaluation) plus TensorBoard scalars."""
 
-    def __init__(self, run: RunDir, resume_step: int | None) -> None:
+    def __init__(
+        self, run: RunDir, resume_step: int | None, columns: list[str] | None = None
+    ) -> None:
         self.run = run
+        self.columns = columns or METRIC_COLUMNS
         rows: list[dict[str, str]] = []
         if resume_step is not None and run.metrics.is_file():
             with run.metrics.open() as fh:
                 rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
         tmp = run.metrics.with_suffix(".csv.tmp")
         with tmp.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=METRIC_COLUMNS)
+            writer = csv.DictWriter(fh, fieldnames=self.columns)
             writer.writeheader()
             writer.writerows(rows)
         os.replace(tmp, run.metrics)
@@ -192,8 +204,8 @@ class MetricsLog:
 
     def write(self, row: dict[str, float]) -> None:
         with self.run.metrics.open("a", newline="") as fh:
-            csv.DictWriter(fh, fieldnames=METRIC_COLUMNS).writerow(
-                {k: _fmt(row.get(k, math.nan)) for k in METRIC_COLUMNS}
+            csv.DictWriter(fh, fieldnames=self.columns).writerow(
+                {k: _fmt(row.get(k, math.nan)) for k in self.columns}
             )
         step = int(row["step"])
         for key, value in row.items():
@@ -267,8 +279,10 @@ class Trainer:
         self.resume = resume
         self.state = LoopState()
 
+        self.obs_pool = load_observation_pool(cfg, self.spaces) if cfg.algo == "rlv" else None
         torch.manual_seed(cfg.seed)
-        self.agent = SAC(self.spaces, cfg, self.device)
+        self.agent = make_agent(self.spaces, cfg, self.device)
+        self.metric_keys = TRAIN_KEYS + list(getattr(self.agent, "metric_names", []))
         self.explore_rng = np.random.default_rng([cfg.seed, 1])
         self.sample_rng = np.random.default_rng([cfg.seed, 2])
         random.seed(cfg.seed)
@@ -384,7 +398,11 @@ class Trainer:
                 self._write_config()
                 obs, _ = self.env.reset(seed=episode_seed(self.cfg.seed, 0))
                 self.buffer.start_episode(obs)
-            log = MetricsLog(self.run, self.state.step if self.resume else None)
+            log = MetricsLog(
+                self.run,
+                self.state.step if self.resume else None,
+                metric_columns(self.metric_keys[len(TRAIN_KEYS) :]),
+            )
         except BaseException:
             if created:
                 shutil.rmtree(self.run.path, ignore_errors=True)
@@ -409,7 +427,7 @@ class Trainer:
             "steps_per_second": sps,
             "wall_time": time.time(),
         }
-        for key in TRAIN_KEYS:
+        for key in self.metric_keys:
             row[key] = float(acc[key]) / n_updates if n_updates else math.nan
         log.write(row)
         s.recent_returns = []
@@ -418,11 +436,23 @@ class Trainer:
         self.save_checkpoint(best=best)
         return row
 
+    def _zero_metrics(self) -> dict[str, torch.Tensor]:
+        return {k: torch.zeros((), device=self.device) for k in self.metric_keys}
+
+    def update_agent(self) -> dict[str, torch.Tensor]:
+        """One gradient step: n robot transitions, plus m observation transitions for RLV."""
+        batch = self.buffer.sample(self.cfg.batch_size, self.sample_rng)
+        if self.obs_pool is None:
+            return self.agent.update(batch)
+        return self.agent.update(
+            batch, self.obs_pool.sample(self.cfg.obs_batch_size, self.sample_rng)
+        )
+
     def _loop(self, obs: np.ndarray, log: MetricsLog, progress: bool) -> None:
         from tqdm import tqdm
 
         cfg, s = self.cfg, self.state
-        acc = {k: torch.zeros((), device=self.device) for k in TRAIN_KEYS}
+        acc = self._zero_metrics()
         n_updates = 0
         bar = tqdm(
             total=cfg.steps,
@@ -458,8 +488,8 @@ class Trainer:
                 obs = next_obs
             if s.step >= cfg.initial_steps and len(self.buffer) >= cfg.batch_size:
                 for _ in range(cfg.updates_per_step):
-                    metrics = self.agent.update(self.buffer.sample(cfg.batch_size, self.sample_rng))
-                    for key in TRAIN_KEYS:
+                    metrics = self.update_agent()
+                    for key in self.metric_keys:
                         acc[key] += metrics[key]
                     n_updates += 1
             bar.update(1)
@@ -467,10 +497,44 @@ class Trainer:
                 sps = (s.step - step0) / max(time.perf_counter() - t0, 1e-9)
                 row = self._eval_and_checkpoint(log, acc, n_updates, sps)
                 bar.set_postfix(eval_return=f"{row['eval_return']:.1f}")
-                acc = {k: torch.zeros((), device=self.device) for k in TRAIN_KEYS}
+                acc = self._zero_metrics()
                 n_updates = 0
                 t0, step0 = time.perf_counter(), s.step
         bar.close()
+
+
+def load_observation_pool(cfg: TrainConfig, spaces: Spaces) -> ObservationPool:
+    """RLV's D_obs from ``cfg.obs_data``; its observations must match the robot's."""
+    from videorl.data.dataset import VideoDataset
+
+    ds = VideoDataset(cfg.obs_data)
+    _check_matches(ds, spaces, cfg.env, "--obs-data")
+    paired = None
+    if cfg.paired_data:
+        paired = VideoDataset(cfg.paired_data)
+        _check_matches(paired, spaces, cfg.env, "paired_data")
+    need_gt = cfg.obs_actions == "groundtruth" or cfg.obs_rewards == "groundtruth"
+    # Ground truth also feeds the obs_label_error diagnostic when present; never training
+    # unless an ablation asks.
+    return ObservationPool(ds, groundtruth=need_gt or ds.has_groundtruth, paired=paired)
+
+
+def _check_matches(ds, spaces: Spaces, env: str, flag: str) -> None:
+    pixels = ds.kind == "frames"
+    if pixels != spaces.pixels:
+        have = "video frames" if pixels else "state observations"
+        want = "pixels" if spaces.pixels else "states"
+        raise UserError(
+            f"{flag} {ds.path} holds {have} but {env} observes {want}; collect the dataset "
+            f"from the same task (videorl collect --env {env})"
+        )
+    if tuple(ds.obs_shape) != tuple(spaces.obs_shape):
+        what = "image size" if pixels else "observation size"
+        fix = "re-import with --size matching the task" if pixels else "collect it from this task"
+        raise UserError(
+            f"{flag} {ds.path} has {what} {ds.obs_shape} but {env} observes "
+            f"{tuple(spaces.obs_shape)}; {fix}"
+        )
 
 
 def _tuplify(obj: Any) -> Any:

@@ -176,8 +176,11 @@ class SAC(nn.Module):
         return action[0].cpu().numpy()
 
     # -- learning ------------------------------------------------------------------------
-    def augment(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        obs, next_obs = self._prep(batch.obs), self._prep(batch.next_obs)
+    def augment(
+        self, obs: torch.Tensor, next_obs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move a batch's observations to the device; random-shift pixels (per sample)."""
+        obs, next_obs = self._prep(obs), self._prep(next_obs)
         if self.pixels and self.cfg.augment:
             obs = random_shift(obs, self.cfg.aug_pad)
             next_obs = random_shift(next_obs, self.cfg.aug_pad)
@@ -237,7 +240,7 @@ class SAC(nn.Module):
 
     def update(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One gradient step of critics, actor and temperature, then the target update."""
-        obs, next_obs = self.augment(batch)
+        obs, next_obs = self.augment(batch.obs, batch.next_obs)
         action = batch.action.to(self.device)
         reward = batch.reward.to(self.device)
         terminated = batch.terminated.to(self.device)
@@ -248,24 +251,27 @@ class SAC(nn.Module):
         self.critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         self.critic_opt.step()
+        metrics = self.actor_alpha_step(obs, hq)
+        self.update_targets()
+        return {"critic_loss": critic_loss.detach(), "q_mean": q_mean, **metrics}
 
+    def actor_alpha_step(
+        self, obs: torch.Tensor, hq: torch.Tensor, scale: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        """Gradient steps on the policy (its loss times ``scale``) and the temperature."""
         with self.autocast():
             actor_loss, alpha_loss, entropy = self.actor_alpha_loss(obs, hq)
         self.actor_opt.zero_grad(set_to_none=True)
-        actor_loss.backward(inputs=self._actor_params)
+        (scale * actor_loss if scale != 1.0 else actor_loss).backward(inputs=self._actor_params)
         self.actor_opt.step()
         self.alpha_opt.zero_grad(set_to_none=True)
         alpha_loss.backward(inputs=[self.log_alpha])
         self.alpha_opt.step()
-
-        self.update_targets()
         return {
-            "critic_loss": critic_loss.detach(),
             "actor_loss": actor_loss.detach(),
             "alpha_loss": alpha_loss.detach(),
             "alpha": self.alpha,
             "entropy": entropy,
-            "q_mean": q_mean,
         }
 
     @torch.no_grad()

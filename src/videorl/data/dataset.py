@@ -669,6 +669,16 @@ class VideoDataset:
     def has_groundtruth(self) -> bool:
         return bool(self.manifest["has_groundtruth"])
 
+    @property
+    def frames(self) -> np.ndarray:
+        """Every episode's frames (or state observations) back to back, read-only."""
+        return self._data
+
+    def transition_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(flat index of each transition's first frame, True where it ends its episode),
+        in episode order; transition k is (frames[i_k], frames[i_k + 1])."""
+        return self._trans_idx, self._trans_last
+
     # -- sampling ----------------------------------------------------------------------
     def sample_transitions(
         self, n: int, rng: np.random.Generator

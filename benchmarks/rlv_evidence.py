@@ -1,0 +1,82 @@
+"""Summarise an RLV-vs-SAC sweep into benchmarks/results/: the `videorl plot` table and
+figure, per-seed numbers, and RLV's label diagnostics (inverse-model loss on robot data,
+label error on the observation data against its ground truth).
+
+    videorl sweep configs/sweeps/rlv_fig3_acrobot_medium.yaml --seeds 5 --workers 2
+    .venv/bin/python benchmarks/rlv_evidence.py runs/sweeps/rlv_fig3_acrobot_medium \
+        --threshold -80 --name rlv_fig3_acrobot_medium
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+from pathlib import Path
+
+from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs, read_metrics
+
+HERE = Path(__file__).parent
+
+
+def _clean(v):
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sweep_dir")
+    ap.add_argument("--threshold", type=float, required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--metric", default="eval_return")
+    args = ap.parse_args()
+
+    runs = sorted(Path(args.sweep_dir).glob("*/seed*"))
+    png = HERE / "results" / f"{args.name}.png"
+    table = compare_runs(runs, png, args.metric, args.threshold)
+    print(format_table(table))
+    per_seed = {}
+    for label, group in group_runs(runs).items():
+        per_seed[label] = []
+        for run in sorted(group):
+            rows = read_metrics(run)
+            steps = [int(r["step"]) for r in rows]
+            values = [r[args.metric] for r in rows]
+            entry = {
+                "run": str(run),
+                "final": values[-1],
+                "best": max(v for v in values if not math.isnan(v)),
+                "steps_to_threshold": first_step_reaching(steps, values, args.threshold),
+                "curve": dict(zip(steps, values)),
+            }
+            for key in ("inverse_loss", "obs_label_error", "disc_acc"):
+                if key in rows[-1]:
+                    entry[f"final_{key}"] = _clean(rows[-1][key])
+            per_seed[label].append(entry)
+            print(
+                f"  {label:<12} {run.name}: final {values[-1]:.1f}, first >= "
+                f"{args.threshold:g} at {entry['steps_to_threshold']}"
+                + (
+                    f", label error {entry['final_obs_label_error']:.3f}"
+                    if entry.get("final_obs_label_error") is not None
+                    else ""
+                )
+            )
+    out = {
+        "command": f"videorl sweep (preset) --seeds {len(runs) // max(1, len(table))}; "
+        f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold {args.threshold:g}",
+        "metric": args.metric,
+        "threshold": args.threshold,
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python "
+        f"{platform.python_version()}",
+        "table": [{k: _clean(v) for k, v in row.items()} for row in table],
+        "per_seed": per_seed,
+    }
+    path = HERE / "results" / f"{args.name}.json"
+    path.write_text(json.dumps(out, indent=1))
+    print(f"results: {path}\nfigure: {png}")
+
+
+if __name__ == "__main__":
+    main()

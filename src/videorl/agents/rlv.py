@@ -1,0 +1,290 @@
+"""Reinforcement Learning with Videos (Schmeckpeper, Rybkin, Daniilidis, Levine, Finn; CoRL
+2020, revised arXiv 2011.06507): SAC on robot transitions plus action-free observation
+transitions that an inverse model labels with actions and Eq. 2 labels with rewards.
+
+One gradient step, as Algorithm 1 lines 9-16:
+ 9-10  n robot transitions (s, a, s', r) and m observation transitions (s, s');
+11-12  features h = f_enc(s) of both pools for the inverse model;
+   13  a_obs = f_inv(h_obs, h'_obs), trained on robot data by Eq. 1;
+   14  r_obs by Eq. 2: c_large on a video's last transition, which is terminal; c_small
+       elsewhere, not terminal;
+   15  SAC on the combined batch of n + m rows, robot rows first;
+   16  the joint objective Eq. 4: c2 L_RL + c1 L_a + c3 max_phi L_dom (Eq. 3).
+
+Feature extractors (revised appendix A): the policy, the Q functions and the inverse model
+each own one (``inverse_encoder: own``). Section 3.5: the inverse model reads the learned,
+domain-confused encoding while the RL networks read the raw observations through their own
+extractors, so the domain-confusion term of Eq. 3 aligns the inverse model's extractor.
+``inverse_encoder: shared`` makes the inverse model read the first Q function's extractor
+(the CoRL version's single shared extractor); then Eq. 1 and Eq. 3 train that extractor
+together with the critic loss. On state observations f_enc is the identity.
+
+The adversarial term reaches the encoder (REFERENCE.md defect 1: the original code put a
+stop-gradient on the discriminator input, so alignment did nothing): the discriminator's
+input passes through a gradient-reversal layer scaled by c3 (Ganin et al. 2016), so one
+backward pass trains phi to minimise the domain-classification loss, -L_dom, and the encoder
+psi to maximise it, i.e. to minimise c3 * L_dom as Eq. 4 asks.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from videorl.agents.sac import SAC, Spaces, _adam
+from videorl.config import ConfigError, TrainConfig
+from videorl.nets import ConvEncoder, mlp
+from videorl.replay import Batch, ObservationBatch
+
+
+def table2_c_small(env: str) -> float:
+    """RLV Table 2: c_small is -1 on Acrobot (its per-step reward), 0 on the MuJoCo tasks."""
+    return -1.0 if "acrobot" in env.lower() else 0.0
+
+
+class _GradReverse(torch.autograd.Function):
+    """Identity forward; multiplies the gradient by -scale backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return -ctx.scale * grad, None
+
+
+def grad_reverse(x: torch.Tensor, scale: float) -> torch.Tensor:
+    return _GradReverse.apply(x, scale)
+
+
+def inverse_loss(pred: torch.Tensor, action: torch.Tensor, discrete: bool) -> torch.Tensor:
+    """RLV Eq. 1: ||a_int - f_inv(h_int, h'_int)||^2 (mean over the batch).
+
+    Discrete actions: the cross-entropy of the inverse model's logits against the true
+    action index, the classification counterpart of Eq. 1's regression."""
+    if discrete:
+        return F.cross_entropy(pred.float(), action.view(-1).long())  # Eq. 1 (discrete)
+    return (pred.float() - action).pow(2).sum(-1).mean()  # Eq. 1
+
+
+def domain_loss(logits_int: torch.Tensor, logits_obs: torch.Tensor) -> torch.Tensor:
+    """-L_dom of RLV Eq. 3, the discriminator's loss: L_dom = log D(h_int) + log(1 - D(h_obs))
+    with D = sigmoid(logits) the probability that features come from the robot's data.
+    The discriminator maximises L_dom, i.e. minimises this binary cross-entropy."""
+    return F.binary_cross_entropy_with_logits(
+        logits_int.float(), torch.ones_like(logits_int, dtype=torch.float32)
+    ) + F.binary_cross_entropy_with_logits(
+        logits_obs.float(), torch.zeros_like(logits_obs, dtype=torch.float32)
+    )  # Eq. 3 (negated, averaged per domain)
+
+
+def reward_labels(
+    last: torch.Tensor, c_large: float, c_small: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """RLV Eq. 2: (reward, terminated) of observation transitions. A video's last transition
+    gets c_large and is terminal; every other gets c_small and is not."""
+    last = last.float()
+    reward = c_small + (c_large - c_small) * last  # Eq. 2
+    return reward, last
+
+
+class RLV(SAC):
+    """SAC plus the RLV inverse model, reward labels and domain confusion.
+
+    ``update(batch, obs_batch)`` takes n robot transitions and m observation transitions.
+    """
+
+    def __init__(self, spaces: Spaces, cfg: TrainConfig, device: torch.device) -> None:
+        super().__init__(spaces, cfg, device)
+        if not self.pixels and cfg.c3 > 0:
+            raise ConfigError(
+                "c3 > 0 (domain confusion) needs pixel observations: it trains an image "
+                "extractor; set c3=0 for state tasks"
+            )
+        if not self.pixels and cfg.paired_data:
+            raise ConfigError("paired_data needs pixel observations; remove it for state tasks")
+        self.c_small = cfg.c_small if cfg.c_small is not None else table2_c_small(cfg.env)
+        self.own_encoder = self.pixels and cfg.inverse_encoder == "own"
+        if self.own_encoder:
+            h, w, c = spaces.obs_shape
+            self.inverse_encoder = ConvEncoder((c, h, w), cfg.conv_channels)
+            feat = self.inverse_encoder.out_dim
+        elif self.pixels:
+            feat = (
+                self.critic_encoder.out_dim if self.shared_encoder else self.q_encoders[0].out_dim
+            )
+        else:
+            feat = spaces.obs_shape[0]
+        self.inverse = mlp(2 * feat, cfg.inverse_hidden, spaces.action_dim)
+        self.discriminator = mlp(feat, cfg.disc_hidden, 1) if cfg.c3 > 0 else None
+        self.to(device)
+
+        inverse_params = list(self.inverse.parameters())
+        if self.own_encoder:
+            inverse_params += list(self.inverse_encoder.parameters())
+        self.inverse_opt = _adam(inverse_params, cfg.lr)
+        self.disc_opt = (
+            _adam(self.discriminator.parameters(), cfg.disc_lr) if self.discriminator else None
+        )
+
+    @property
+    def metric_names(self) -> list[str]:
+        names = ["inverse_loss", "obs_label_error"]
+        if self.discriminator is not None:
+            names += ["disc_loss", "disc_acc"]
+        if self.cfg.paired_data:
+            names.append("paired_loss")
+        return names
+
+    # -- Algorithm 1, lines 11-14 --------------------------------------------------------
+    def inverse_features(self, obs: torch.Tensor) -> torch.Tensor:
+        """h = f_enc(s): the features the inverse model and the discriminator read."""
+        if not self.pixels:
+            return obs
+        if self.own_encoder:
+            return self.inverse_encoder(obs)
+        if self.shared_encoder:
+            return self.critic_encoder(obs)
+        return self.q_encoders[0](obs)
+
+    def label_actions(self, pred_obs: torch.Tensor, obs_batch: ObservationBatch) -> torch.Tensor:
+        """Actions of observation transitions (Algorithm 1 line 13), or a Fig. 8 ablation.
+
+        Inverse model, continuous: its prediction clipped to the action box [-1, 1].
+        Inverse model, discrete: the most likely action index (argmax of the logits), stored
+        like the robot's actions as a float index of shape (m, 1). ``zero``: the zero vector,
+        or action index 0 for discrete actions. ``groundtruth``: the dataset's actions."""
+        mode, m = self.cfg.obs_actions, pred_obs.shape[0]
+        width = 1 if self.discrete else self.spaces.action_dim
+        if mode == "groundtruth":
+            return obs_batch.gt_action.to(self.device).view(m, width).float()
+        if mode == "zero":
+            return torch.zeros(m, width, device=self.device)
+        pred = pred_obs.detach().float()
+        if self.discrete:
+            return pred.argmax(-1, keepdim=True).float()
+        return pred.clamp(-1.0, 1.0)
+
+    def label_rewards(self, obs_batch: ObservationBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reward, terminated) of observation transitions (line 14), or a Fig. 8 ablation.
+
+        ``rlv``: Eq. 2. ``zero``: reward 0. ``groundtruth``: the dataset's rewards. Only the
+        reward changes: terminals stay at video ends (Eq. 2) in every variant."""
+        last = obs_batch.last.to(self.device)
+        reward, terminated = reward_labels(last, self.cfg.c_large, self.c_small)
+        if self.cfg.obs_rewards == "zero":
+            reward = torch.zeros_like(reward)
+        elif self.cfg.obs_rewards == "groundtruth":
+            reward = obs_batch.gt_reward.to(self.device).float()
+        return reward, terminated
+
+    def label_error(self, pred_obs: torch.Tensor, obs_batch: ObservationBatch) -> torch.Tensor:
+        """Diagnostic only: how far the inverse model's labels are from the true actions on
+        observation data (discrete: error rate; continuous: squared error), NaN without
+        ground truth. Never used for training."""
+        if obs_batch.gt_action is None:
+            return torch.tensor(float("nan"))
+        gt = obs_batch.gt_action.to(self.device).float()
+        pred = pred_obs.detach().float()
+        if self.discrete:
+            return (pred.argmax(-1) != gt.view(-1).long()).float().mean()
+        return (pred.clamp(-1.0, 1.0) - gt).pow(2).sum(-1).mean()
+
+    def domain_terms(
+        self, h_int: torch.Tensor, h_obs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(discriminator loss -L_dom through gradient reversal, discriminator accuracy).
+
+        Backward of the returned loss gives phi the gradient of -L_dom and the encoder the
+        gradient of c3 * L_dom (Eq. 3-4): the encoder learns to confuse the discriminator."""
+        logits_int = self.discriminator(grad_reverse(h_int, self.cfg.c3)).squeeze(-1)
+        logits_obs = self.discriminator(grad_reverse(h_obs, self.cfg.c3)).squeeze(-1)
+        loss = domain_loss(logits_int, logits_obs)  # Eq. 3
+        with torch.no_grad():
+            correct = (logits_int > 0).float().sum() + (logits_obs <= 0).float().sum()
+            acc = correct / (logits_int.numel() + logits_obs.numel())
+        return loss, acc
+
+    # -- one gradient step (Algorithm 1, lines 9-16) ---------------------------------------
+    def combine(
+        self, batch: Batch, obs_batch: ObservationBatch
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Observations of the n + m rows (robot first), augmented, on the device."""
+        obs = torch.cat([batch.obs, obs_batch.obs])
+        next_obs = torch.cat([batch.next_obs, obs_batch.next_obs])
+        return self.augment(obs, next_obs)
+
+    def update(self, batch: Batch, obs_batch: ObservationBatch) -> dict[str, torch.Tensor]:
+        cfg, n = self.cfg, len(batch)
+        obs, next_obs = self.combine(batch, obs_batch)
+        action_int = batch.action.to(self.device)
+
+        with self.autocast():
+            # Lines 11-12: features of s and s' of both pools in one pass.
+            h_s, h_next = self.inverse_features(torch.cat([obs, next_obs])).chunk(2)
+            pred = self.inverse(torch.cat([h_s, h_next], dim=-1))
+            inv_loss = inverse_loss(pred[:n], action_int, self.discrete)  # Eq. 1
+            aux = cfg.c1 * inv_loss  # Eq. 4, c1 term
+            metrics = {"inverse_loss": inv_loss.detach()}
+            if self.discriminator is not None:
+                h_all_int = torch.cat([h_s[:n], h_next[:n]])
+                h_all_obs = torch.cat([h_s[n:], h_next[n:]])
+                disc_loss, disc_acc = self.domain_terms(h_all_int, h_all_obs)  # Eq. 3
+                aux = aux + disc_loss  # Eq. 4, c3 term (c3 scales the reversed gradient)
+                metrics.update(disc_loss=disc_loss.detach(), disc_acc=disc_acc)
+            if cfg.paired_data:
+                paired_loss = self.paired_loss(obs_batch)
+                aux = aux + cfg.paired_weight * paired_loss
+                metrics["paired_loss"] = paired_loss.detach()
+
+            # Lines 13-15: label the observation rows, then SAC on all n + m rows.
+            action = torch.cat([action_int, self.label_actions(pred[n:], obs_batch)])
+            r_obs, term_obs = self.label_rewards(obs_batch)
+            reward = torch.cat([batch.reward.to(self.device), r_obs])
+            terminated = torch.cat([batch.terminated.to(self.device), term_obs])
+            target = self.td_target(next_obs, reward, terminated)
+            critic_loss, hq, q_mean = self.critic_loss(obs, action, target)
+            total = cfg.c2 * critic_loss + aux  # Eq. 4: c2 L_RL + c1 L_a + c3 max L_dom
+        metrics["obs_label_error"] = self.label_error(pred[n:], obs_batch)
+
+        # Line 16: one backward pass; each optimiser steps its own parameters.
+        opts = [self.critic_opt, self.inverse_opt] + ([self.disc_opt] if self.disc_opt else [])
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        total.backward()
+        for opt in opts:
+            opt.step()
+        metrics.update(self.actor_alpha_step(obs, hq, scale=cfg.c2))
+        self.update_targets()
+        return {"critic_loss": critic_loss.detach(), "q_mean": q_mean, **metrics}
+
+    def paired_loss(self, obs_batch: ObservationBatch) -> torch.Tensor:
+        """Optional weak pairwise constraint (Tzeng et al. 2015; RLV Table 5's "paired data
+        weight"): squared distance between the features of an observation frame and of the
+        same moment rendered in the robot's domain. Both without augmentation, so that the
+        pair stays pixel-aligned."""
+        frames = [
+            obs_batch.obs,
+            obs_batch.next_obs,
+            obs_batch.paired_obs,
+            obs_batch.paired_next_obs,
+        ]
+        h = self.inverse_features(self._prep(torch.cat(frames)))
+        h_obs, h_pair = h.chunk(2)
+        return (h_obs - h_pair).float().pow(2).sum(-1).mean()
+
+    # -- checkpointing -------------------------------------------------------------------
+    def full_state(self) -> dict:
+        state = super().full_state()
+        state["inverse_opt"] = self.inverse_opt.state_dict()
+        if self.disc_opt is not None:
+            state["disc_opt"] = self.disc_opt.state_dict()
+        return state
+
+    def load_full_state(self, state: dict) -> None:
+        super().load_full_state(state)
+        self.inverse_opt.load_state_dict(state["inverse_opt"])
+        if self.disc_opt is not None:
+            self.disc_opt.load_state_dict(state["disc_opt"])
