@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from videorl.collect import collect
-from videorl.config import apply_overrides
+from videorl.config import apply_overrides, load_yaml
 from videorl.plot import read_metrics
 from videorl.sweep import load_sweep
 from videorl.train import train
@@ -53,9 +53,17 @@ def main() -> None:
 
     results = []
     for preset in PRESETS:
-        _, _, configs = load_sweep(HERE.parent / "configs" / "sweeps" / f"{preset}.yaml")
+        path = HERE.parent / "configs" / "sweeps" / f"{preset}.yaml"
+        raw = load_yaml(path)
+        collect_s = {}
+        for overrides in raw["methods"].values():
+            spec = {**raw["base"], **(overrides or {})}
+            if spec.get("obs_data") and spec["obs_data"] not in collect_s:
+                collect_s[spec["obs_data"]] = ensure_data(
+                    spec["obs_data"], spec["env"], args.episodes
+                )
+        _, _, configs = load_sweep(path)  # validates, datasets included
         for method, cfg in configs.items():
-            collect_s = ensure_data(cfg.obs_data, cfg.env, args.episodes) if cfg.obs_data else 0
             warm = cfg.batch_size  # random steps until the buffer holds one batch
             smoke = apply_overrides(cfg, dict(
                 steps=warm + args.learn_steps, initial_steps=warm, eval_every=warm,
@@ -75,7 +83,7 @@ def main() -> None:
                 "learning_steps": args.learn_steps,
                 "learning_steps_per_second": round(learn_sps, 3),
                 "wall_seconds": round(time.time() - t0, 1),
-                "collect_seconds": round(collect_s, 1),
+                "collect_seconds": round(collect_s.get(cfg.obs_data, 0.0), 1),
                 "full_budget_steps": cfg.steps,
                 "full_budget_hours_here": round(cfg.steps / learn_sps / 3600, 1),
                 "final_row": {k: rows[-1][k] for k in rows[-1] if k != "wall_time"},

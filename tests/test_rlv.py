@@ -321,6 +321,14 @@ def test_rlv_run_logs_inverse_loss_and_resumes_exactly(tmp_path, acrobot_data):
     assert [[r[k] for k in keys] for r in read_rows(resumed.path)] == [
         [r[k] for k in keys] for r in rows
     ]
+    # an RLV checkpoint loads as a policy (eval and collect build the agent from its config)
+    from videorl.policies import load_policy
+    from videorl.train import make_env
+
+    env = make_env("acrobot")
+    _, step, policy = load_policy(straight.path, env)
+    obs, _ = env.reset(seed=0)
+    assert step == 300 and policy(obs) in (0, 1, 2)
 
 
 def test_rlv_batch_sizes_come_from_config(tmp_path, acrobot_data, monkeypatch):
@@ -403,3 +411,25 @@ def test_demo_runs_sac_and_rlv_and_prints_the_table(tmp_path):
     assert [ln.split()[0] for ln in lines] == ["sac", "rlv"]
     assert (out / "learning_curves.png").stat().st_size > 0
     assert (out / "rlv" / "metrics.csv").is_file() and (out / "sac" / "metrics.csv").is_file()
+
+
+def test_paired_dataset_must_pair_frame_by_frame(tmp_path):
+    from videorl.errors import UserError
+
+    ds = VideoDataset(write_dataset(tmp_path / "a", [3, 4]))
+    other = VideoDataset(write_dataset(tmp_path / "b", [3, 5]))
+    with pytest.raises(UserError, match="pair frame by frame"):
+        ObservationPool(ds, paired=other)
+    pool = ObservationPool(ds, paired=VideoDataset(write_dataset(tmp_path / "c", [3, 4])))
+    b = pool.sample(20, np.random.default_rng(0))
+    assert torch.equal(b.paired_obs, b.obs) and torch.equal(b.paired_next_obs, b.next_obs)
+
+
+def test_sweep_names_a_missing_dataset(tmp_path):
+    preset = tmp_path / "p.yaml"
+    preset.write_text(
+        "name: p\nbase: {env: acrobot}\nmethods:\n  rlv: {algo: rlv, obs_data: nowhere/data}\n"
+    )
+    res = videorl("sweep", str(preset), "--seeds", "1")
+    assert res.returncode == 2 and "nowhere/data" in res.stderr and "header" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

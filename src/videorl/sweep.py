@@ -51,6 +51,13 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
             cfg = apply_overrides(TrainConfig(), {**base, **(overrides or {})}).validate()
         except ConfigError as exc:  # add which preset and method the bad key is in
             raise ConfigError(f"{path}: method {method!r}: {exc}") from None
+        for key in ("obs_data", "paired_data"):
+            folder = getattr(cfg, key)
+            if folder and not Path(folder).is_dir():
+                raise UserError(
+                    f"{path}: method {method!r} reads the dataset {folder} ({key}), which "
+                    "does not exist; make it with the command in the preset's header"
+                )
         configs[str(method)] = cfg
     return name, out, configs
 
