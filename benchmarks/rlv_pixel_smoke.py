@@ -62,7 +62,7 @@ def main() -> None:
                 collect_s[spec["obs_data"]] = ensure_data(
                     spec["obs_data"], spec["env"], args.episodes
                 )
-        _, _, configs = load_sweep(path)  # validates, datasets included
+        _, _, configs = load_sweep(path)
         for method, cfg in configs.items():
             warm = cfg.batch_size  # random steps until the buffer holds one batch
             smoke = apply_overrides(cfg, dict(

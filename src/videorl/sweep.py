@@ -51,6 +51,13 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
             cfg = apply_overrides(TrainConfig(), {**base, **(overrides or {})}).validate()
         except ConfigError as exc:  # add which preset and method the bad key is in
             raise ConfigError(f"{path}: method {method!r}: {exc}") from None
+        configs[str(method)] = cfg
+    return name, out, configs
+
+
+def check_datasets(path: str | Path, configs: dict[str, TrainConfig]) -> None:
+    """Every dataset a method reads must exist before any run starts."""
+    for method, cfg in configs.items():
         for key in ("obs_data", "paired_data"):
             folder = getattr(cfg, key)
             if folder and not Path(folder).is_dir():
@@ -58,8 +65,6 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
                     f"{path}: method {method!r} reads the dataset {folder} ({key}), which "
                     "does not exist; make it with the command in the preset's header"
                 )
-        configs[str(method)] = cfg
-    return name, out, configs
 
 
 def run_state(run: Path, steps: int) -> str:
@@ -87,6 +92,7 @@ def sweep(preset: str | Path, seeds: int, workers: int = 1) -> tuple[Path, list[
     if seeds < 1 or workers < 1:
         raise UserError("--seeds and --workers must be positive")
     name, out, configs = load_sweep(preset)
+    check_datasets(preset, configs)
     jobs = []
     for method, cfg in configs.items():
         for seed in range(seeds):
