@@ -39,8 +39,9 @@ def ensure_data(path: str, env: str, episodes: int) -> float:
         return 0.0
     domain = "human" if path.endswith("-human") else "robot"
     t0 = time.time()
+    command = f"benchmarks/rlv_pixel_smoke.py (episodes {episodes}, domain {domain})"
     collect(env, "expert", episodes, path, noise=0.1, domain=domain, seed=0, progress=False,
-            command=f"benchmarks/rlv_pixel_smoke.py (episodes {episodes}, domain {domain})")  # fmt: skip
+            command=command)  # fmt: skip
     return time.time() - t0
 
 
