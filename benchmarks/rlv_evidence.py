@@ -15,6 +15,8 @@ import math
 import platform
 from pathlib import Path
 
+import yaml
+
 from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs, read_metrics
 
 HERE = Path(__file__).parent
@@ -32,7 +34,13 @@ def main() -> None:
     ap.add_argument("--metric", default="eval_return")
     args = ap.parse_args()
 
-    runs = sorted(Path(args.sweep_dir).glob("*/seed*"))
+    runs, unfinished = [], []
+    for run in sorted(Path(args.sweep_dir).glob("*/seed*")):
+        budget = yaml.safe_load((run / "config.yaml").read_text())["steps"]
+        rows = read_metrics(run) if (run / "metrics.csv").is_file() else []
+        (runs if rows and int(rows[-1]["step"]) >= budget else unfinished).append(run)
+    if unfinished:  # a sweep still running or stopped: summarise the finished runs only
+        print("left out (unfinished): " + ", ".join(str(r) for r in unfinished))
     png = HERE / "results" / f"{args.name}.png"
     table = compare_runs(runs, png, args.metric, args.threshold)
     print(format_table(table))
@@ -72,6 +80,7 @@ def main() -> None:
         f"{platform.python_version()}",
         "table": [{k: _clean(v) for k, v in row.items()} for row in table],
         "per_seed": per_seed,
+        "unfinished_runs_left_out": [str(r) for r in unfinished],
     }
     path = HERE / "results" / f"{args.name}.json"
     path.write_text(json.dumps(out, indent=1))

@@ -1,0 +1,46 @@
+"""Diagnosis of the State Pusher result: on the expert videos, the RLV and SAC critics at
+40k steps (seed 0): Q(s, a_expert) and Q(s, pi(s)) along the video, and how well the policy
+agrees with the expert (cosine of the actions).
+
+    .venv/bin/python benchmarks/rlv_q_along_videos.py \
+        > benchmarks/results/rlv_fig5a_q_along_videos.txt
+"""
+
+import numpy as np
+import torch
+
+from videorl import checkpoint
+from videorl.agents import make_agent
+from videorl.data.dataset import VideoDataset
+from videorl.train import RunDir, make_env, spaces_from_env
+
+torch.set_num_threads(1)
+for algo in ["rlv", "sac"]:
+    run = RunDir(f"runs/sweeps/rlv_fig5a_state_pusher/{algo}/seed0")
+    cfg = run.read_config()
+    env = make_env("state-pusher")
+    ag = make_agent(spaces_from_env(env), cfg, torch.device("cpu"))
+    ag.load_state_dict(checkpoint.load(run.snapshot(40000))["nets"])
+    ds = VideoDataset("data/state-pusher-expert")
+    cos, qs = [], []
+    for i in range(10):
+        o = torch.tensor(ds[i])
+        a = torch.tensor(ds.groundtruth(i)["actions"])
+        with torch.no_grad():
+            pi, _ = ag.actor(o[:-1], deterministic=True)
+            c = torch.nn.functional.cosine_similarity(pi, a, dim=-1)
+            q_exp = ag.q(torch.cat([o[:-1], a], -1)).min(0).values
+            q_pi = ag.q(torch.cat([o[:-1], pi], -1)).min(0).values
+        cos.append(c.numpy())
+        qs.append((q_exp.numpy(), q_pi.numpy()))
+    cos = np.concatenate(cos)
+    qe = np.stack([q[0] for q in qs]).mean(0)
+    qp = np.stack([q[1] for q in qs]).mean(0)
+    print(algo, f"cos(pi, expert) on expert states: mean {cos.mean():.2f}")
+    print(
+        algo,
+        "Q(s,a_expert) at t=0,25,50,75,99:",
+        np.round(qe[[0, 25, 50, 75, 99]], 2),
+        " Q(s,pi(s)):",
+        np.round(qp[[0, 25, 50, 75, 99]], 2),
+    )
