@@ -282,7 +282,7 @@ class Trainer:
         self.obs_pool = load_observation_pool(cfg, self.spaces) if cfg.algo == "rlv" else None
         torch.manual_seed(cfg.seed)
         self.agent = make_agent(self.spaces, cfg, self.device)
-        self.metric_keys = TRAIN_KEYS + list(getattr(self.agent, "metric_names", []))
+        self.metric_keys = TRAIN_KEYS + self.agent.metric_names
         self.explore_rng = np.random.default_rng([cfg.seed, 1])
         self.sample_rng = np.random.default_rng([cfg.seed, 2])
         random.seed(cfg.seed)

@@ -150,6 +150,11 @@ class SAC(nn.Module):
         return torch.cat([h, action], dim=-1)
 
     @property
+    def metric_names(self) -> list[str]:
+        """Metrics ``update`` returns beyond SAC's own (train.TRAIN_KEYS); none for SAC."""
+        return []
+
+    @property
     def alpha(self) -> torch.Tensor:
         return self.log_alpha.exp().detach()
 
