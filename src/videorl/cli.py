@@ -32,7 +32,8 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     cfg = TrainConfig()
     if args.config:
         cfg = apply_overrides(cfg, load_yaml(args.config))
-    flags = {k: getattr(args, k) for k in ("env", "algo", "steps", "seed", "obs_data")}
+    keys = ("env", "algo", "steps", "seed", "obs_data", "reward", "goal", "obs_rewards")
+    flags = {k: getattr(args, k) for k in keys}
     cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
     cfg = apply_overrides(cfg, _parse_set(args.set or []))
     return cfg.validate()
@@ -172,6 +173,63 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_goal(args: argparse.Namespace) -> int:
+    from videorl.collect import render_goal
+
+    path, episode = render_goal(args.env, args.out, seed=args.seed, domain=args.domain)
+    print(f"goal image: {path} (last frame of a successful expert episode, reset seed {episode})")
+    return 0
+
+
+def cmd_reward_train(args: argparse.Namespace) -> int:
+    from videorl.rewards.hold import HoldConfig, train_hold
+
+    flags = {
+        "model": args.model, "steps": args.steps, "seed": args.seed,
+        "backbone": args.backbone, "weights": args.weights, "history": args.history,
+    }  # fmt: skip
+    cfg = apply_overrides(HoldConfig(), {k: v for k, v in flags.items() if v is not None})
+    cfg = apply_overrides(cfg, _parse_set(args.set or [])).validate()
+    summary = train_hold(cfg, args.data, args.out, progress=not args.no_progress)
+    best = summary["best"]
+    print(f"distance model: {args.out} ({cfg.model}, {cfg.backbone})")
+    print(
+        f"best held-out Spearman {best['spearman']:.3f} at step {best['step']} "
+        f"({summary['videos']['held_out']} held-out videos)"
+    )
+    return 0
+
+
+def cmd_reward_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from videorl.rewards.hold import evaluate_model, load_distance_model, load_videos
+
+    model = load_distance_model(args.model_dir)
+    videos, info = load_videos(args.data)
+    shape = tuple(getattr(model, "image_shape", ()))
+    if shape and tuple(info["image_shape"]) != shape:
+        raise UserError(
+            f"frames are {tuple(info['image_shape'])} but the model was trained on {shape}; "
+            "collect or import the data at the model's size"
+        )
+    scores = evaluate_model(model, videos)
+    fps = [f for f in info["fps"] if f]
+    print(f"{model.kind} on {', '.join(map(str, args.data))}: {int(scores['videos'])} videos")
+    print(f"  spearman            {scores['spearman']:.4f}  (higher is better)")
+    print(f"  misclassification   {scores['misclassification']:.4f}  (Eq. 6, lower is better)")
+    print(f"  hinge               {scores['hinge']:.4f}  (Eq. 5, lower is better)")
+    if "mse" in scores:
+        seconds = f" ({scores['mean_error'] / fps[0]:.2f} s)" if len(set(fps)) == 1 else ""
+        print(f"  mse                 {scores['mse']:.1f}  (frames^2)")
+        print(f"  mean error          {scores['mean_error']:.2f} frames{seconds}")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"model": str(args.model_dir), "data": list(map(str, args.data)), **scores})
+        )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from videorl.demo import run_demo
 
@@ -192,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--obs-data", metavar="DIR", help="rlv: observation dataset (obs_data key)")
     p.add_argument("--steps", type=int, help="environment steps")
     p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument(
+        "--reward",
+        help="env (default), hold:MODEL_DIR, pixel-l2, embedding:ENCODER.pt, tcn:MODEL_DIR",
+    )
+    p.add_argument("--goal", nargs="+", metavar="GOAL.png", help="goal image(s); several = chain")
+    p.add_argument(
+        "--obs-reward", dest="obs_rewards", metavar="SPEC", help="rlv: label videos (hold:DIR)"
+    )
     p.add_argument("--out", help="run folder (default runs/ENV_ALGO_seedS)")
     p.add_argument("--config", help="YAML preset of config keys")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")
@@ -262,6 +328,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per method (default 5)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("goal", help="render a goal image: a successful expert episode's end")
+    p.add_argument("--env", required=True, help="visual task from `videorl envs`")
+    p.add_argument("--out", required=True, metavar="GOAL.png", help="PNG file to write")
+    p.add_argument("--seed", type=int, default=0, help="seed of the expert episodes")
+    p.add_argument("--domain", default="robot", help="observation domain (default robot)")
+    p.set_defaults(func=cmd_goal)
+
+    p = sub.add_parser("reward", help="learned distance-to-goal rewards (HOLD)")
+    reward_sub = p.add_subparsers(dest="reward_command", required=True, parser_class=_Parser)
+    q = reward_sub.add_parser("train", help="train a HOLD distance model on unlabeled videos")
+    q.add_argument("--data", nargs="+", required=True, metavar="DIR", help="image datasets")
+    q.add_argument("--model", choices=["hold-r", "hold-c"], required=True, help="objective")
+    q.add_argument("--steps", type=int, help="gradient steps (default 3000)")
+    q.add_argument("--seed", type=int, help="seed (default 0)")
+    q.add_argument("--backbone", help="conv (default), resnet18 or resnet50")
+    q.add_argument("--weights", metavar="FILE", help="local torchvision ResNet weights file")
+    q.add_argument("--history", type=int, help="hold-r: state frames stacked with the goal")
+    q.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
+    q.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")
+    q.add_argument("--no-progress", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_reward_train)
+    q = reward_sub.add_parser("eval", help="Appendix B metrics of a distance model on videos")
+    q.add_argument("model_dir", metavar="MODEL_DIR", help="folder from videorl reward train")
+    q.add_argument("--data", nargs="+", required=True, metavar="DIR", help="image datasets")
+    q.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
+    q.set_defaults(func=cmd_reward_eval)
 
     p = sub.add_parser("demo", help="RLV vs SAC on acrobot with generated videos (~10 min)")
     p.add_argument("--out", default="runs/demo", help="folder for the demo run")

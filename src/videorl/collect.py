@@ -94,3 +94,35 @@ def preview(env_name: str, path: str | Path, seed: int = 0) -> Path:
     from videorl.envs import preview_domains
 
     return preview_domains(env_name, path, seed=seed, steps=20)
+
+
+def render_goal(
+    env_name: str, out: str | Path, *, seed: int = 0, domain: str = "robot", tries: int = 20
+) -> tuple[Path, int]:
+    """Write the last observation of the first successful expert episode as a PNG goal image
+    (what ``--goal`` reads). Returns (path, the episode seed used)."""
+    from videorl.envs import expert_policy
+    from videorl.rewards.baselines import write_png
+
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"--out must name a .png file, got {out}")
+    if not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
+    env = make_env(env_name, domain=domain)
+    try:
+        if not (env.observation_space.dtype == np.uint8 and len(env.observation_space.shape) == 3):
+            raise UserError(f"{env_name} observes states, not images; goals are for visual-* tasks")
+        act = expert_policy(env)
+        for attempt in range(tries):
+            episode = episode_seed(seed, attempt)
+            obs, info = env.reset(seed=episode)
+            done = False
+            while not done:
+                obs, _, terminated, truncated, info = env.step(act(obs))
+                done = terminated or truncated
+            if info.get("success"):
+                return write_png(np.asarray(obs), out), episode
+    finally:
+        env.close()
+    raise UserError(f"the {env_name} expert did not succeed in {tries} episodes; no goal written")

@@ -98,7 +98,8 @@ class TrainConfig:
     )
     obs_rewards: str = _f(
         "rlv",
-        "RLV Fig. 8 ablation: observation rewards from Eq. 2 (rlv), groundtruth, or zero",
+        "RLV observation rewards: Eq. 2 (rlv); Fig. 8 ablations groundtruth or zero; or a "
+        "learned reward such as hold:MODEL_DIR (uses goal, reward_scale; see --reward)",
     )
     paired_data: str | None = _f(
         None,
@@ -106,6 +107,31 @@ class TrainConfig:
         "the robot's domain (collect with the same --seed and policy)",
     )
     paired_weight: float = _f(1e-6, "RLV weight of the paired-feature loss (Table 5)")
+
+    # -- learned rewards (HOLD, Alakuijala et al. 2023, Eq. 4 and Sec. IV-B) ------------------
+    reward: str = _f(
+        "env",
+        "reward: env (the task's), hold:MODEL_DIR, pixel-l2, embedding:ENCODER.pt, or "
+        "tcn:MODEL_DIR|ENCODER.pt (follows the demo video)",
+    )
+    goal: list[str] = _f([], "reward: goal image(s), PNG at the observation size; several = chain")
+    reward_scale: str = _f(
+        "auto", "reward: normaliser T, a number or auto (initial-state reward about -1/3)"
+    )
+    env_reward_weight: float = _f(
+        1.0, "reward: w_env, weight of the task's sparse reward added to the learned one"
+    )
+    reward_form: str = _f(
+        "cumulative", "reward: cumulative (d(s',g) - d(g,g), used) or instantaneous (Eq. 4)"
+    )
+    subgoal_threshold: float = _f(1.0, "reward: move to the next goal when d - d(g,g) < this")
+    subgoal_steps: int = _f(3, "reward: ... for this many consecutive steps")
+    subgoal_cost: float | None = _f(
+        None, "reward: cost per remaining subgoal before dividing by T; null = largest gap"
+    )
+    goal_conditioned: bool = _f(False, "reward: append the current goal image to the observation")
+    demo: str | None = _f(None, "reward tcn: dataset folder holding the demonstration video")
+    demo_episode: int = _f(0, "reward tcn: which episode of demo to follow")
 
     def validate(self) -> TrainConfig:
         """Check ranges and choices; raise ConfigError naming the key and the fix."""
@@ -126,6 +152,7 @@ class TrainConfig:
         if self.algo not in ("sac", "rlv"):
             raise ConfigError(f"unknown algo {self.algo!r}; available: sac, rlv")
         self._validate_rlv()
+        self._validate_reward()
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.precision not in ("fp32", "bf16"):
@@ -154,12 +181,46 @@ class TrainConfig:
             "obs_rewards": ("rlv", "groundtruth", "zero"),
         }
         for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
+            if getattr(self, key) not in allowed and not (
+                key == "obs_rewards" and ":" in self.obs_rewards
+            ):
                 raise ConfigError(
                     f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
                 )
         if not self.inverse_hidden or not self.disc_hidden:
             raise ConfigError("inverse_hidden and disc_hidden must not be empty")
+
+    def _validate_reward(self) -> None:
+        learned = [k for k in ("reward", "obs_rewards") if ":" in getattr(self, k)]
+        learned += ["reward"] if self.reward == "pixel-l2" else []
+        if self.reward != "env" and not learned:
+            raise ConfigError(
+                f"unknown reward {self.reward!r}; use env, hold:MODEL_DIR, pixel-l2, "
+                "embedding:ENCODER.pt or tcn:MODEL_DIR|ENCODER.pt"
+            )
+        tcn = self.reward.startswith("tcn:")
+        if learned and not self.goal and not tcn:
+            raise ConfigError(
+                "a learned reward needs a goal image: pass --goal GOAL.png "
+                "(render one with videorl goal --env ENV --out GOAL.png)"
+            )
+        if tcn and not self.demo:
+            raise ConfigError("reward tcn needs a demonstration video: --set demo=DATASET_DIR")
+        if self.reward_scale != "auto":
+            try:
+                scale = float(self.reward_scale)
+            except ValueError:
+                scale = -1.0
+            if not scale > 0:
+                raise ConfigError(
+                    f"reward_scale must be auto or a number > 0, got {self.reward_scale!r}"
+                )
+        if self.reward_form not in ("cumulative", "instantaneous"):
+            raise ConfigError("reward_form must be cumulative or instantaneous")
+        if self.subgoal_steps < 1:
+            raise ConfigError("subgoal_steps must be >= 1")
+        if self.goal_conditioned and (self.reward == "env" or self.algo == "rlv"):
+            raise ConfigError("goal_conditioned needs a learned --reward and algo sac")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -189,6 +250,12 @@ def _coerce(cls: type, key: str, raw: Any) -> Any:
         if "None" in ftype:
             return None
         raise ConfigError(f"{key} cannot be null")
+    if "list[str]" in ftype:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key} must be a list of paths like [a.png, b.png], got {raw!r}")
+        return value
     if "list" in ftype:
         if isinstance(value, int):
             value = [value]

@@ -122,3 +122,124 @@ class CategoricalActor(nn.Module):
         """Return (probs, log_probs), each (B, n)."""
         log_probs = F.log_softmax(self.net(h).float(), dim=-1)
         return log_probs.exp(), log_probs
+
+
+# -- image backbones of the distance models (HOLD) ----------------------------------------
+class SmallConvNet(nn.Module):
+    """A CPU-sized image network trained from scratch: four 3x3 stride-2 convolutions, the
+    feature map pooled to 3x3 (so where things are survives), then an MLP to ``out_dim``.
+    Input float (B, C, H, W)."""
+
+    def __init__(self, in_channels: int, out_dim: int, width: int = 32) -> None:
+        super().__init__()
+        chans = [width, 2 * width, 4 * width, 4 * width]
+        layers: list[nn.Module] = []
+        c = in_channels
+        for out in chans:
+            layers += [nn.Conv2d(c, out, 3, stride=2, padding=1), nn.ReLU()]
+            c = out
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(3), nn.Flatten())
+        self.head = mlp(c * 9, [256], out_dim)
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x.contiguous(memory_format=torch.channels_last)))
+
+
+class _BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = width * self.expansion
+        self.conv1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = _shortcut(cin, cout, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class _Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = width * self.expansion
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)  # stride on the 3x3
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.downsample = _shortcut(cin, cout, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+def _shortcut(cin: int, cout: int, stride: int) -> nn.Sequential | None:
+    if stride == 1 and cin == cout:
+        return None
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+
+RESNET_LAYOUTS: dict[str, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
+    "resnet18": (_BasicBlock, (2, 2, 2, 2)),
+    "resnet50": (_Bottleneck, (3, 4, 6, 3)),
+}
+
+
+class ResNet(nn.Module):
+    """ResNet-18/50 (He et al. 2016) with torchvision's parameter names, so a torchvision
+    weights file (``resnet18-*.pth``) loads into it without torchvision installed.
+
+    ``fc`` maps to ``out_dim``; with ``in_channels`` other than 3 the first convolution takes
+    the stacked frames (a loaded 3-channel kernel is tiled over them and rescaled).
+    """
+
+    def __init__(self, depth: str, in_channels: int, out_dim: int) -> None:
+        super().__init__()
+        block, counts = RESNET_LAYOUTS[depth]
+        self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = 64
+        for i, (width, n) in enumerate(zip((64, 128, 256, 512), counts), start=1):
+            blocks = []
+            for j in range(n):
+                blocks.append(block(cin, width, 2 if (j == 0 and i > 1) else 1))
+                cin = width * block.expansion  # type: ignore[attr-defined]
+            setattr(self, f"layer{i}", nn.Sequential(*blocks))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(cin, out_dim)
+        self.in_channels = in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    def load_backbone(self, state: dict[str, torch.Tensor]) -> list[str]:
+        """Load pretrained weights except ``fc`` (the task head is new); returns the keys of
+        this network that the file did not provide. Raises ValueError on a shape mismatch."""
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        w = state.get("conv1.weight")
+        if w is not None and w.shape[1] != self.in_channels:
+            if self.in_channels % w.shape[1]:
+                raise ValueError(
+                    f"conv1 has {w.shape[1]} input channels, need a divisor of {self.in_channels}"
+                )
+            reps = self.in_channels // w.shape[1]
+            state["conv1.weight"] = w.repeat(1, reps, 1, 1) / reps
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        if unexpected:
+            raise ValueError(f"unexpected keys {unexpected[:3]}: not a {type(self).__name__}")
+        return [k for k in missing if not k.startswith("fc.")]

@@ -235,12 +235,13 @@ class ObservationBatch:
     last: torch.Tensor
     gt_action: torch.Tensor | None = None
     gt_reward: torch.Tensor | None = None
+    reward_label: torch.Tensor | None = None
     paired_obs: torch.Tensor | None = None
     paired_next_obs: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = self.obs.shape[0]
-        for name in ("next_obs", "last", "gt_action", "gt_reward",
+        for name in ("next_obs", "last", "gt_action", "gt_reward", "reward_label",
                      "paired_obs", "paired_next_obs"):  # fmt: skip
             value = getattr(self, name)
             if value is not None and value.shape[0] != n:
@@ -262,7 +263,7 @@ class ObservationPool:
     dataset of the same rollouts rendered in another domain (same episode lengths).
     """
 
-    def __init__(self, dataset, groundtruth: bool = False, paired=None) -> None:
+    def __init__(self, dataset, groundtruth: bool = False, paired=None, reward_labels=None) -> None:
         frames = torch.from_numpy(np.array(dataset.frames))
         self.pixels = frames.dtype == torch.uint8 and frames.dim() == 4
         self.obs_shape = tuple(frames.shape[1:])
@@ -270,6 +271,11 @@ class ObservationPool:
         first, last = dataset.transition_table()
         self._first = torch.from_numpy(np.asarray(first, dtype=np.int64))
         self._last = torch.from_numpy(np.asarray(last, dtype=bool))
+        self._labels = None
+        if reward_labels is not None:
+            if len(reward_labels) != len(self._first):
+                raise ValueError("reward_labels needs one value per transition")
+            self._labels = torch.as_tensor(reward_labels, dtype=torch.float32)
         self._gt: dict[str, torch.Tensor] = {}
         if groundtruth:
             self._gt = self._load_groundtruth(dataset)
@@ -323,6 +329,7 @@ class ObservationPool:
             last=self._last[j],
             gt_action=gt.get("actions"),
             gt_reward=gt.get("rewards"),
+            reward_label=None if self._labels is None else self._labels[j],
             paired_obs=None if self._paired is None else self._paired[i],
             paired_next_obs=None if self._paired is None else self._paired[i + 1],
         )

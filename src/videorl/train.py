@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 import os
 import random
@@ -66,6 +67,25 @@ def make_env(name: str, render_size: int = 128, domain: str = "robot"):
     from videorl.envs import make_env as _make
 
     return _make(name, render_size=render_size, domain=domain)
+
+
+SCALE_SEED_OFFSET, SCALE_RESETS = 2_000_003, 10
+"""Reset states that measure an automatic reward scale T (seeds apart from training/eval)."""
+
+
+def wrap_reward(cfg: TrainConfig, env, relabel: bool = True, spec: str | None = None):
+    """(env, resolved reward info): ``env`` with the learned reward of ``cfg`` (a HOLD model
+    or a baseline distance, with the goal image(s)), or unchanged for ``reward: env``.
+    ``relabel=False`` keeps the task reward (an eval env that only needs the goal in the
+    observation of a goal-conditioned policy)."""
+    spec = spec or cfg.reward
+    if spec == "env" or (not relabel and not cfg.goal_conditioned):
+        return env, None
+    from videorl.rewards.shaping import LearnedRewardWrapper, build_goal_reward
+
+    seeds = [episode_seed(cfg.seed, SCALE_SEED_OFFSET + i) for i in range(SCALE_RESETS)]
+    reward, info = build_goal_reward(cfg, spec, env, seeds, measure_scale=relabel)
+    return LearnedRewardWrapper(env, reward, cfg.goal_conditioned, relabel), info
 
 
 def spaces_from_env(env) -> Spaces:
@@ -271,15 +291,20 @@ class Trainer:
         torch.set_num_threads(resolve_threads(cfg.threads))
         # Gradients underflow to denormals; flushing them made the update 16% faster here.
         torch.set_flush_denormal(True)
-        self.env = make_env(cfg.env)
-        self.eval_env = make_env(cfg.env)
+        self.env, self.reward_info = wrap_reward(cfg, make_env(cfg.env))
+        self.eval_env, _ = wrap_reward(cfg, make_env(cfg.env), relabel=False)
         self.spaces = spaces_from_env(self.env)
-        if self.spaces.pixels and tuple(self.spaces.obs_shape[2:]) != (3,):
+        channels = self.spaces.obs_shape[2:]
+        if self.spaces.pixels and channels != ((6,) if cfg.goal_conditioned else (3,)):
             raise UserError(f"pixel observations must be HxWx3, got {self.spaces.obs_shape}")
         self.resume = resume
         self.state = LoopState()
 
-        self.obs_pool = load_observation_pool(cfg, self.spaces) if cfg.algo == "rlv" else None
+        self.obs_pool = None
+        if cfg.algo == "rlv":
+            self.obs_pool, obs_reward_info = load_observation_pool(cfg, self.spaces)
+            if obs_reward_info is not None:
+                self.reward_info = {**(self.reward_info or {}), "obs_rewards": obs_reward_info}
         torch.manual_seed(cfg.seed)
         self.agent = make_agent(self.spaces, cfg, self.device)
         self.metric_keys = TRAIN_KEYS + self.agent.metric_names
@@ -314,6 +339,11 @@ class Trainer:
         tmp = self.run.config.with_suffix(".yaml.tmp")
         tmp.write_text(text)
         os.replace(tmp, self.run.config)
+        if self.reward_info is not None:  # the learned reward as resolved (T, d(g, g), ...)
+            file = self.run.path / "reward.json"
+            tmp = file.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(self.reward_info, indent=1))
+            os.replace(tmp, file)
 
     # -- checkpoint ----------------------------------------------------------------------
     def save_checkpoint(self, best: bool = False) -> None:
@@ -503,8 +533,10 @@ class Trainer:
         bar.close()
 
 
-def load_observation_pool(cfg: TrainConfig, spaces: Spaces) -> ObservationPool:
-    """RLV's D_obs from ``cfg.obs_data``; its observations must match the robot's."""
+def load_observation_pool(cfg: TrainConfig, spaces: Spaces) -> tuple[ObservationPool, Any]:
+    """RLV's D_obs from ``cfg.obs_data``; its observations must match the robot's. With a
+    learned ``obs_rewards`` (e.g. hold:MODEL_DIR) every transition is labelled once with it;
+    returns (pool, that reward's resolved info or None)."""
     from videorl.data.dataset import VideoDataset
 
     ds = VideoDataset(cfg.obs_data)
@@ -516,7 +548,34 @@ def load_observation_pool(cfg: TrainConfig, spaces: Spaces) -> ObservationPool:
     need_gt = cfg.obs_actions == "groundtruth" or cfg.obs_rewards == "groundtruth"
     # Ground truth also feeds the obs_label_error diagnostic when present; never training
     # unless an ablation asks.
-    return ObservationPool(ds, groundtruth=need_gt or ds.has_groundtruth, paired=paired)
+    labels, info = None, None
+    if ":" in cfg.obs_rewards:
+        labels, info = learned_labels(cfg, ds)
+    pool = ObservationPool(
+        ds, groundtruth=need_gt or ds.has_groundtruth, paired=paired, reward_labels=labels
+    )
+    return pool, info
+
+
+def learned_labels(cfg: TrainConfig, ds) -> tuple[np.ndarray, dict]:
+    """The learned reward of every observation transition (f_i, f_{i+1}), in the dataset's
+    transition order: the reward the robot gets for reaching f_{i+1} with the same goal,
+    scale T and history, without the sparse task reward (videos have none)."""
+    env = make_env(cfg.env)
+    try:
+        _, info = wrap_reward(cfg, env, spec=cfg.obs_rewards)
+        from videorl.rewards.shaping import build_goal_reward
+
+        reward, _ = build_goal_reward(
+            dataclasses.replace(cfg, reward_scale=str(info["scale"])), cfg.obs_rewards, env, []
+        )
+    finally:
+        env.close()
+    labels = []
+    for video in ds:
+        reward.reset(np.asarray(video[0]))
+        labels += [reward.step(np.asarray(frame), 0.0) for frame in video[1:]]
+    return np.asarray(labels, dtype=np.float32), info
 
 
 def _check_matches(ds, spaces: Spaces, env: str, flag: str) -> None:

@@ -171,8 +171,15 @@ class RLV(SAC):
         """(reward, terminated) of observation transitions (line 14), or a Fig. 8 ablation.
 
         ``rlv``: Eq. 2. ``zero``: reward 0. ``groundtruth``: the dataset's rewards. Only the
-        reward changes: terminals stay at video ends (Eq. 2) in every variant."""
+        reward changes: terminals stay at video ends (Eq. 2) in these variants. A learned
+        reward (``hold:MODEL_DIR``) labels every transition with the pool's precomputed
+        HOLD reward and marks none terminal: a video's end is a cut, not an absorbing state
+        (defect 3), and the goal's value then comes from the robot's own data."""
         last = obs_batch.last.to(self.device)
+        if obs_batch.reward_label is not None:
+            return obs_batch.reward_label.to(self.device), torch.zeros_like(
+                last, dtype=torch.float32
+            )
         reward, terminated = reward_labels(last, self.cfg.c_large, self.c_small)
         if self.cfg.obs_rewards == "zero":
             reward = torch.zeros_like(reward)
