@@ -464,3 +464,79 @@ def test_cli_train_then_eval_end_to_end(tmp_path):
     scores = json.loads((tmp_path / "s.json").read_text())
     assert {"spearman", "misclassification", "hinge", "mse", "mean_error"} <= set(scores)
     assert "mean error" in done.stdout
+
+
+# -- in the training loop ---------------------------------------------------------------
+PIXEL_TINY = dict(
+    steps=100, eval_every=50, eval_episodes=1, initial_steps=20, batch_size=16,
+    obs_batch_size=16, encoder="fast", conv_channels=[8], pixel_hidden=[32], threads=1,
+)  # fmt: skip
+
+
+def read_rows(run):
+    import csv
+
+    with (run / "metrics.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def pusher_goal(tmp_path_factory):
+    from videorl.collect import render_goal
+
+    path, _ = render_goal("visual-pusher", tmp_path_factory.mktemp("goal") / "goal.png")
+    return path
+
+
+def test_learned_reward_run_records_its_scale_and_resumes_exactly(tmp_path, pusher_goal):
+    cfg = TrainConfig(env="visual-pusher", reward="pixel-l2", goal=[str(pusher_goal)],
+                      env_reward_weight=0.0, **PIXEL_TINY)  # fmt: skip
+    straight = train_run(cfg, tmp_path / "a")
+    info = json.loads((straight / "reward.json").read_text())
+    assert info["scale"] > 0 and len(info["reset_cost"]) == 10
+    assert np.mean(info["reset_cost"]) / info["scale"] == pytest.approx(1 / 3)
+    rows = read_rows(straight)
+    assert float(rows[-1]["train_return"]) < 0  # learned reward only: never above 0
+    assert float(rows[-1]["eval_return"]) >= 0  # eval reports the task's own reward
+    import dataclasses
+
+    train_run(dataclasses.replace(cfg, steps=50), tmp_path / "b")
+    resumed = train_run(cfg, tmp_path / "b", resume=True)
+    keys = ["step", "eval_return", "train_return", "critic_loss"]
+    assert [[r[k] for k in keys] for r in read_rows(resumed)] == [
+        [r[k] for k in keys] for r in rows
+    ]
+
+
+def train_run(cfg, out, resume=False):
+    from videorl.train import train
+
+    return train(cfg, out, resume=resume, progress=False).path
+
+
+def test_rlv_obs_rewards_label_videos_with_the_learned_reward(tmp_path, pusher_goal):
+    from videorl.collect import collect
+    from videorl.data.dataset import VideoDataset
+    from videorl.train import learned_labels
+
+    data = collect("visual-pusher", "random", 2, tmp_path / "obs", progress=False)
+    cfg = TrainConfig(env="visual-pusher", algo="rlv", obs_data=str(data),
+                      obs_rewards="pixel-l2", goal=[str(pusher_goal)], reward_scale="4")  # fmt: skip
+    ds = VideoDataset(data)
+    labels, info = learned_labels(cfg, ds)
+    assert labels.shape == (ds.num_transitions,) and info["scale"] == 4.0
+    goal = read_goal(pusher_goal, ds.obs_shape).astype(np.float64) / 255
+    second = np.asarray(ds[0][1], np.float64) / 255
+    assert labels[0] == pytest.approx(-np.linalg.norm(second - goal) / 4.0, rel=1e-4)
+    # and the RLV agent uses them, with no terminal at the video's end
+    from videorl.agents.rlv import RLV
+    from videorl.replay import ObservationPool
+    from videorl.train import spaces_from_env
+
+    pool = ObservationPool(ds, reward_labels=labels)
+    batch = pool.sample(64, np.random.default_rng(0))
+    agent = RLV(spaces_from_env(__import__("videorl.train").train.make_env("visual-pusher")),
+                cfg.validate(), torch.device("cpu"))  # fmt: skip
+    reward, terminated = agent.label_rewards(batch)
+    assert torch.equal(reward, batch.reward_label) and not terminated.any()
+    assert batch.last.any()  # video ends were sampled, and still are not terminal

@@ -182,7 +182,7 @@ class TrainConfig:
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed and not (
-                key == "obs_rewards" and ":" in self.obs_rewards
+                key == "obs_rewards" and is_learned(self.obs_rewards)
             ):
                 raise ConfigError(
                     f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
@@ -191,9 +191,8 @@ class TrainConfig:
             raise ConfigError("inverse_hidden and disc_hidden must not be empty")
 
     def _validate_reward(self) -> None:
-        learned = [k for k in ("reward", "obs_rewards") if ":" in getattr(self, k)]
-        learned += ["reward"] if self.reward == "pixel-l2" else []
-        if self.reward != "env" and not learned:
+        learned = [k for k in ("reward", "obs_rewards") if is_learned(getattr(self, k))]
+        if self.reward != "env" and "reward" not in learned:
             raise ConfigError(
                 f"unknown reward {self.reward!r}; use env, hold:MODEL_DIR, pixel-l2, "
                 "embedding:ENCODER.pt or tcn:MODEL_DIR|ENCODER.pt"
@@ -224,6 +223,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def is_learned(spec: str) -> bool:
+    """Whether a reward spec names a learned or baseline distance (hold:DIR, pixel-l2, ...)."""
+    return spec == "pixel-l2" or ":" in spec
 
 
 RLV_KEYS = frozenset(

@@ -10,7 +10,14 @@ import numpy as np
 
 from videorl.errors import UserError
 from videorl.policies import load_policy, make_policy
-from videorl.train import EVAL_SEED_OFFSET, RunDir, episode_seed, make_env, run_episode
+from videorl.train import (
+    EVAL_SEED_OFFSET,
+    RunDir,
+    episode_seed,
+    make_env,
+    run_episode,
+    wrap_reward,
+)  # fmt: skip
 
 
 def _check_video_path(video: str) -> Path:
@@ -68,7 +75,8 @@ def evaluate_command(
     video_path = _check_video_path(video) if video else None
     if run_dir:
         cfg = RunDir(run_dir).read_config()
-        env = make_env(env_name or cfg.env)
+        # A goal-conditioned policy sees its goal image beside the observation.
+        env, _ = wrap_reward(cfg, make_env(env_name or cfg.env), relabel=False)
         _, step, act = load_policy(run_dir, env)
         label = f"{run_dir} at step {step}"
     else:

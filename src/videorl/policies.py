@@ -81,6 +81,11 @@ def make_policy(
             raise UserError(
                 f"{run_dir} was trained on {run_env}, not {env_name}; pass --env {run_env}"
             )
+        if RunDir(run_dir).read_config().goal_conditioned:
+            raise UserError(
+                f"{run_dir} is goal-conditioned (it acts on the goal image too); collect from "
+                "a run trained without goal_conditioned"
+            )
         _, _, base = load_policy(run_dir, env, step, deterministic=False)
     else:
         raise UserError(f"unknown --policy {spec!r}; use {POLICIES}")

@@ -30,7 +30,7 @@ import yaml
 from videorl import checkpoint
 from videorl.agents import make_agent
 from videorl.agents.sac import Spaces
-from videorl.config import TrainConfig
+from videorl.config import TrainConfig, is_learned
 from videorl.errors import UserError
 from videorl.replay import ObservationPool, ReplayBuffer
 
@@ -549,7 +549,7 @@ def load_observation_pool(cfg: TrainConfig, spaces: Spaces) -> tuple[Observation
     # Ground truth also feeds the obs_label_error diagnostic when present; never training
     # unless an ablation asks.
     labels, info = None, None
-    if ":" in cfg.obs_rewards:
+    if is_learned(cfg.obs_rewards):
         labels, info = learned_labels(cfg, ds)
     pool = ObservationPool(
         ds, groundtruth=need_gt or ds.has_groundtruth, paired=paired, reward_labels=labels

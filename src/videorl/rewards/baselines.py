@@ -4,8 +4,9 @@ Reward specs (``--reward`` / ``reward`` key):
 
 * ``hold:MODEL_DIR``: a HOLD-R or HOLD-C model from ``videorl reward train``.
 * ``pixel-l2``: d(s, g) = ||s - g||_2 over pixels scaled to [0, 1].
-* ``embedding:ENCODER.pt``: d(s, g) = ||f(s) - f(g)||_2 under a user's TorchScript encoder
-  (the R3M-style baseline). Contract: float32 (B, 3, H, W) RGB in [0, 1] -> (B, D).
+* ``embedding:ENCODER.pt``: d(s, g) = ||f(s) - f(g)||_2 under a user's encoder (the R3M-style
+  baseline), saved as TorchScript (``.pt``) or ``torch.export`` (``.pt2``; export it with a
+  dynamic batch dimension). Contract: float32 (B, 3, H, W) RGB in [0, 1] -> (B, D).
 * ``tcn:SOURCE``: TCN's reward, following a demonstration video's embeddings frame by frame;
   SOURCE is a HOLD-C model folder or an encoder file, the video is the ``demo`` key.
 """
@@ -85,14 +86,17 @@ def load_encoder(path: str | Path, image_shape: tuple[int, ...]) -> EncoderDista
     if not file.is_file():
         raise RewardSpecError(f"encoder file {file} not found; save one with torch.jit.save")
     try:
-        encoder = torch.jit.load(str(file), map_location="cpu")
-    except (RuntimeError, ValueError) as e:
+        if file.suffix == ".pt2":  # torch.export program
+            encoder = torch.export.load(str(file)).module()
+        else:
+            encoder = torch.jit.load(str(file), map_location="cpu").eval()
+    except (RuntimeError, ValueError, KeyError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise RewardSpecError(
-            f"{file}: not a TorchScript module ({first}); save the encoder with "
-            "torch.jit.save(torch.jit.script(model), path)"
+            f"{file}: not a TorchScript (.pt) or torch.export (.pt2) module ({first}); save the "
+            "encoder with torch.jit.save(torch.jit.script(model), path) or torch.export.save"
         ) from None
-    model = EncoderDistance(encoder.eval())
+    model = EncoderDistance(encoder)
     try:
         with torch.no_grad():
             out = model.embed(torch.zeros((1, *image_shape), dtype=torch.uint8))
