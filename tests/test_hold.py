@@ -520,8 +520,10 @@ def test_rlv_obs_rewards_label_videos_with_the_learned_reward(tmp_path, pusher_g
     from videorl.train import learned_labels
 
     data = collect("visual-pusher", "random", 2, tmp_path / "obs", progress=False)
-    cfg = TrainConfig(env="visual-pusher", algo="rlv", obs_data=str(data),
-                      obs_rewards="pixel-l2", goal=[str(pusher_goal)], reward_scale="4")  # fmt: skip
+    cfg = TrainConfig(
+        env="visual-pusher", algo="rlv", obs_data=str(data), obs_rewards="pixel-l2",
+        goal=[str(pusher_goal)], reward_scale="4",
+    )  # fmt: skip
     ds = VideoDataset(data)
     labels, info = learned_labels(cfg, ds)
     assert labels.shape == (ds.num_transitions,) and info["scale"] == 4.0

@@ -44,6 +44,8 @@ class _Entry:
 
 
 _PUSHER_SUCCESS = "puck within 0.03 (L1) of the goal (0.0, 0.75); reward 1 on every step there"
+_DVD_OBSERVATION = "image (48, 48, 3) uint8 RGB, one tabletop: drawer, faucet, mug and gripper"
+_DVD_ACTION = "Box(-1, 1, (3,)): end-effector xyz, 0.02 m per unit, fingers closed"
 _ENTRIES: dict[str, _Entry] = {
     entry.spec.name: entry
     for entry in (
@@ -107,11 +109,47 @@ _ENTRIES: dict[str, _Entry] = {
             "videorl.envs.drawer:DrawerEnv",
             {},
         ),
+        _Entry(
+            TaskSpec(
+                name="visual-close-drawer",
+                observation=_DVD_OBSERVATION,
+                action=_DVD_ACTION,
+                horizon=60,
+                success="drawer slide joint > -0.05 (pushed shut); reward 1 on every step there",
+                pixels=True,
+            ),
+            "videorl.envs.dvd:CloseDrawerEnv",
+            {},
+        ),
+        _Entry(
+            TaskSpec(
+                name="visual-push-cup",
+                observation=_DVD_OBSERVATION,
+                action=_DVD_ACTION,
+                horizon=60,
+                success="mug within 0.075 of (0.0, 0.7, 0.0); reward 1 on every step there",
+                pixels=True,
+            ),
+            "videorl.envs.dvd:PushCupEnv",
+            {},
+        ),
+        _Entry(
+            TaskSpec(
+                name="visual-faucet-right",
+                observation=_DVD_OBSERVATION,
+                action=_DVD_ACTION,
+                horizon=60,
+                success="faucet joint < -0.01 (turned clockwise seen from above); reward 1 there",
+                pixels=True,
+            ),
+            "videorl.envs.dvd:FaucetRightEnv",
+            {},
+        ),
     )
 }
 
 TASKS: dict[str, TaskSpec] = {name: entry.spec for name, entry in _ENTRIES.items()}
-"""The RLV tasks by name."""
+"""The tasks by name: RLV's five, then HOLD's three DVD tasks."""
 
 
 def gym_id(name: str) -> str:

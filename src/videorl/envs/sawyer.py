@@ -103,7 +103,7 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
         self.pixels = pixels
         self.image_size = int(image_size or self.IMAGE_SIZE)
 
-        self.model = mujoco.MjModel.from_xml_path(metaworld_asset(f"sawyer_xyz/{self.XML}"))
+        self.model = self._load_model()
         self.data = mujoco.MjData(self.model)
         # Meta-World's weld: hand pose relative to the mocap (gripper pointing down), torque scale.
         for i in range(self.model.neq):
@@ -135,6 +135,10 @@ class SawyerEnv(gym.Env[np.ndarray, np.ndarray]):
         self._setup_task()
 
     # ------------------------------------------------------------------ task hooks
+    def _load_model(self) -> mujoco.MjModel:
+        """The task's compiled scene (default: Meta-World's ``XML``; a task may compose its own)."""
+        return mujoco.MjModel.from_xml_path(metaworld_asset(f"sawyer_xyz/{self.XML}"))
+
     def _setup_task(self) -> None:
         """Adjust the loaded model and cache ids for the task (called once by __init__)."""
 
