@@ -292,11 +292,18 @@ def sample_windows(
     return np.concatenate(vid), np.concatenate(time)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where a model's tensors live (CPU for one that has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 # -- Appendix B metrics -----------------------------------------------------------------
 @torch.no_grad()
 def goal_distances(model: DistanceModel, video: np.ndarray, batch: int = 256) -> np.ndarray:
     """d(s_t, s_T) for every frame t of one video, the goal being its last frame."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     frames = torch.from_numpy(np.array(video)).to(device)
     code = model.goal_code(frames[-1:])
     t = np.arange(len(video))

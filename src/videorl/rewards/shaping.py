@@ -24,15 +24,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from videorl.rewards.hold import DistanceModel
+from videorl.rewards.hold import DistanceModel, model_device
 
 FORMS = ("cumulative", "instantaneous")
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 class GoalDistance:
