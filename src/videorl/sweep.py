@@ -56,14 +56,21 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
 
 
 def check_datasets(path: str | Path, configs: dict[str, TrainConfig]) -> None:
-    """Every dataset a method reads must exist before any run starts."""
+    """Every dataset, distance model and goal image a method reads must exist before any run
+    starts."""
     for method, cfg in configs.items():
-        for key in ("obs_data", "paired_data"):
-            folder = getattr(cfg, key)
-            if folder and not Path(folder).is_dir():
+        inputs = [(key, getattr(cfg, key), Path.is_dir) for key in ("obs_data", "paired_data")]
+        for key in ("reward", "obs_rewards"):
+            kind, _, arg = getattr(cfg, key).partition(":")
+            if arg:  # hold:DIR is a folder; an encoder file (embedding:, tcn:) is a file
+                inputs.append((key, arg, Path.exists))
+        inputs += [("goal", goal, Path.is_file) for goal in cfg.goal]
+        inputs.append(("demo", cfg.demo, Path.is_dir))
+        for key, value, exists in inputs:
+            if value and not exists(Path(value)):
                 raise UserError(
-                    f"{path}: method {method!r} reads the dataset {folder} ({key}), which "
-                    "does not exist; make it with the command in the preset's header"
+                    f"{path}: method {method!r} reads {value} ({key}), which does not exist; "
+                    "make it with the command in the preset's header"
                 )
 
 
