@@ -542,3 +542,17 @@ def test_rlv_obs_rewards_label_videos_with_the_learned_reward(tmp_path, pusher_g
     reward, terminated = agent.label_rewards(batch)
     assert torch.equal(reward, batch.reward_label) and not terminated.any()
     assert batch.last.any()  # video ends were sampled, and still are not terminal
+
+
+def test_sweep_names_a_missing_distance_model_or_goal(tmp_path, capsys):
+    goal = write_png(flat(0), tmp_path / "g.png")
+    for method, missing in (
+        (f"{{reward: 'hold:{tmp_path}/nomodel', goal: [{goal}]}}", "nomodel"),
+        ("{reward: pixel-l2, goal: [nowhere/goal.png]}", "nowhere/goal.png"),
+    ):
+        preset = tmp_path / "p.yaml"
+        preset.write_text(f"name: p\nout: {tmp_path}/sw\nbase: {{env: visual-pusher}}\n"
+                          f"methods:\n  m: {method}\n")  # fmt: skip
+        code, err = run(["sweep", str(preset), "--seeds", "1"], capsys)
+        assert code == 2 and missing in err and "header" in err, err
+        assert not (tmp_path / "sw").exists()
