@@ -556,3 +556,20 @@ def test_sweep_names_a_missing_distance_model_or_goal(tmp_path, capsys):
         code, err = run(["sweep", str(preset), "--seeds", "1"], capsys)
         assert code == 2 and missing in err and "header" in err, err
         assert not (tmp_path / "sw").exists()
+
+
+class OldestFrame(PixelDistance):
+    """Distance = brightness of the oldest frame of the history (to see what it holds)."""
+
+    history = 3
+
+    def distance(self, states, code):
+        return states[:, 0].float().mean(dim=(1, 2, 3))
+
+
+def test_history_frames_start_repeated_and_slide_with_each_step():
+    reward = GoalReward(GoalDistance(OldestFrame(), [flat(0)]), scale=1.0, env_weight=0.0)
+    reward.reset(flat(10))
+    assert reward.step(flat(20), 0.0) == pytest.approx(-10.0)  # (s0, s0, s1)
+    assert reward.step(flat(30), 0.0) == pytest.approx(-10.0)  # (s0, s1, s2)
+    assert reward.step(flat(40), 0.0) == pytest.approx(-20.0)  # (s1, s2, s3)
