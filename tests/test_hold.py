@@ -335,6 +335,7 @@ def test_build_goal_reward_auto_scale_and_goal_conditioned_observation(tmp_path)
 
 
 # -- baselines and specs ----------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch 2.13 deprecates TorchScript
 def test_encoder_file_baseline_is_euclidean_in_its_embedding(tmp_path):
     class MeanColour(torch.nn.Module):
         def forward(self, x):
