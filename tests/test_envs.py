@@ -15,19 +15,24 @@ from videorl.envs import TASKS, TaskSpec, UnknownEnvError, expert_policy, gym_id
 SAWYER_TASKS = ["state-pusher", "visual-pusher", "visual-door", "visual-drawer"]
 ALL_TASKS = ["acrobot", *SAWYER_TASKS]
 DVD_TASKS = ["visual-close-drawer", "visual-push-cup", "visual-faucet-right"]  # test_dvd_envs
+EVERY_TASK = [*ALL_TASKS, *DVD_TASKS]
 EXPECTED = {  # name: (observation shape, dtype, action space, horizon)
     "acrobot": ((6,), np.float32, gym.spaces.Discrete(3), 100),
     "state-pusher": ((5,), np.float32, gym.spaces.Box(-1, 1, (2,), np.float32), 100),
     "visual-pusher": ((48, 48, 3), np.uint8, gym.spaces.Box(-1, 1, (2,), np.float32), 100),
     "visual-door": ((48, 48, 3), np.uint8, gym.spaces.Box(-1, 1, (3,), np.float32), 100),
     "visual-drawer": ((48, 48, 3), np.uint8, gym.spaces.Box(-1, 1, (3,), np.float32), 200),
+    **{
+        name: ((48, 48, 3), np.uint8, gym.spaces.Box(-1, 1, (3,), np.float32), 60)
+        for name in DVD_TASKS
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def envs():
     """One environment per task, shared by the tests of this module (GL contexts are slow)."""
-    made = {name: make_env(name) for name in ALL_TASKS}
+    made = {name: make_env(name) for name in EVERY_TASK}
     yield made
     for env in made.values():
         env.close()
@@ -95,7 +100,7 @@ def test_tasks_are_registered_with_gymnasium():
 
 
 # ----------------------------------------------------------------------------- spaces, flags
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", EVERY_TASK)
 def test_spaces_dtypes_and_reset_info(envs, name):
     env = envs[name]
     shape, dtype, action_space, _ = EXPECTED[name]
@@ -106,7 +111,7 @@ def test_spaces_dtypes_and_reset_info(envs, name):
     assert info["success"] is False
 
 
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", EVERY_TASK)
 def test_truncated_exactly_at_horizon(envs, name):
     env = envs[name]
     horizon = EXPECTED[name][3]
@@ -127,7 +132,7 @@ def test_truncated_exactly_at_horizon(envs, name):
         env.unwrapped.step(actions[0])
 
 
-@pytest.mark.parametrize("name", SAWYER_TASKS)
+@pytest.mark.parametrize("name", [*SAWYER_TASKS, *DVD_TASKS])
 def test_bad_actions_are_rejected(envs, name):
     env = envs[name].unwrapped
     env.reset(seed=0)
@@ -138,7 +143,7 @@ def test_bad_actions_are_rejected(envs, name):
 
 
 # ----------------------------------------------------------------------------- determinism
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", EVERY_TASK)
 def test_same_seed_same_observations(envs, name):
     env = envs[name]
 
@@ -230,7 +235,7 @@ def test_acrobot_goal_terminates_with_zero_reward(envs):
 
 
 # ----------------------------------------------------------------------------- experts
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", EVERY_TASK)
 def test_expert_succeeds_on_seeds_0_to_19(envs, name):
     """Episode success: the final step for the Sawyer tasks, reaching the goal for acrobot."""
     env = envs[name]
@@ -247,7 +252,7 @@ def test_expert_succeeds_on_seeds_0_to_19(envs, name):
 
 
 # ----------------------------------------------------------------------------- rendering
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", EVERY_TASK)
 def test_render_returns_larger_rgb_view(name):
     env = make_env(name, render_size=96)
     env.reset(seed=0)

@@ -372,6 +372,16 @@ def test_config_requires_a_goal_for_learned_rewards():
         TrainConfig(reward="tcn:m", goal=["g.png"]).validate()
 
 
+def test_a_model_refuses_frames_of_another_size():
+    from videorl.rewards.hold import DistanceModelError
+
+    model = HoldC(HoldConfig(model="hold-c"))
+    model.image_shape = (SIZE, SIZE, 3)
+    model.check_image_shape((SIZE, SIZE, 3), "the task")  # same size: fine
+    with pytest.raises(DistanceModelError, match=r"\(48, 48, 3\) frames but the hold-c model"):
+        model.check_image_shape((48, 48, 3), "the task")
+
+
 def test_hold_c_distance_is_euclidean_between_unit_embeddings():
     model = HoldC(HoldConfig(model="hold-c", embed_dim=8)).eval()
     frames = torch.from_numpy(np.stack([flat(0), flat(255)]))

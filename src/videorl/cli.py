@@ -207,12 +207,7 @@ def cmd_reward_eval(args: argparse.Namespace) -> int:
 
     model = load_distance_model(args.model_dir)
     videos, info = load_videos(args.data)
-    shape = tuple(getattr(model, "image_shape", ()))
-    if shape and tuple(info["image_shape"]) != shape:
-        raise UserError(
-            f"frames are {tuple(info['image_shape'])} but the model was trained on {shape}; "
-            "collect or import the data at the model's size"
-        )
+    model.check_image_shape(tuple(info["image_shape"]), "--data")
     scores = evaluate_model(model, videos)
     fps = [f for f in info["fps"] if f]
     print(f"{model.kind} on {', '.join(map(str, args.data))}: {int(scores['videos'])} videos")

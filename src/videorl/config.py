@@ -191,14 +191,14 @@ class TrainConfig:
             raise ConfigError("inverse_hidden and disc_hidden must not be empty")
 
     def _validate_reward(self) -> None:
-        learned = [k for k in ("reward", "obs_rewards") if is_learned(getattr(self, k))]
-        if self.reward != "env" and "reward" not in learned:
+        if self.reward != "env" and not is_learned(self.reward):
             raise ConfigError(
                 f"unknown reward {self.reward!r}; use env, hold:MODEL_DIR, pixel-l2, "
                 "embedding:ENCODER.pt or tcn:MODEL_DIR|ENCODER.pt"
             )
         tcn = self.reward.startswith("tcn:")
-        if learned and not self.goal and not tcn:
+        needs_goal = (is_learned(self.reward) and not tcn) or is_learned(self.obs_rewards)
+        if needs_goal and not self.goal:
             raise ConfigError(
                 "a learned reward needs a goal image: pass --goal GOAL.png "
                 "(render one with videorl goal --env ENV --out GOAL.png)"
@@ -254,17 +254,14 @@ def _coerce(cls: type, key: str, raw: Any) -> Any:
         if "None" in ftype:
             return None
         raise ConfigError(f"{key} cannot be null")
-    if "list[str]" in ftype:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{key} must be a list of paths like [a.png, b.png], got {raw!r}")
-        return value
     if "list" in ftype:
-        if isinstance(value, int):
+        item, example = (str, "paths like [a.png, b.png]") if "list[str]" in ftype else (
+            int, "integers like [256,256]"
+        )  # fmt: skip
+        if isinstance(value, item):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-            raise ConfigError(f"{key} must be a list of integers like [256,256], got {raw!r}")
+        if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+            raise ConfigError(f"{key} must be a list of {example}, got {raw!r}")
         return value
     if default is not None:
         target = type(default)

@@ -73,19 +73,25 @@ SCALE_SEED_OFFSET, SCALE_RESETS = 2_000_003, 10
 """Reset states that measure an automatic reward scale T (seeds apart from training/eval)."""
 
 
-def wrap_reward(cfg: TrainConfig, env, relabel: bool = True, spec: str | None = None):
+def wrap_reward(cfg: TrainConfig, env, relabel: bool = True):
     """(env, resolved reward info): ``env`` with the learned reward of ``cfg`` (a HOLD model
     or a baseline distance, with the goal image(s)), or unchanged for ``reward: env``.
     ``relabel=False`` keeps the task reward (an eval env that only needs the goal in the
     observation of a goal-conditioned policy)."""
-    spec = spec or cfg.reward
-    if spec == "env" or (not relabel and not cfg.goal_conditioned):
+    if cfg.reward == "env" or (not relabel and not cfg.goal_conditioned):
         return env, None
-    from videorl.rewards.shaping import LearnedRewardWrapper, build_goal_reward
+    from videorl.rewards.shaping import LearnedRewardWrapper
+
+    reward, info = goal_reward(cfg, cfg.reward, env, measure_scale=relabel)
+    return LearnedRewardWrapper(env, reward, cfg.goal_conditioned, relabel), info
+
+
+def goal_reward(cfg: TrainConfig, spec: str, env, measure_scale: bool = True):
+    """``rewards.shaping.build_goal_reward`` with T measured over the run's scale seeds."""
+    from videorl.rewards.shaping import build_goal_reward
 
     seeds = [episode_seed(cfg.seed, SCALE_SEED_OFFSET + i) for i in range(SCALE_RESETS)]
-    reward, info = build_goal_reward(cfg, spec, env, seeds, measure_scale=relabel)
-    return LearnedRewardWrapper(env, reward, cfg.goal_conditioned, relabel), info
+    return build_goal_reward(cfg, spec, env, seeds, measure_scale=measure_scale)
 
 
 def spaces_from_env(env) -> Spaces:
@@ -563,12 +569,7 @@ def learned_labels(cfg: TrainConfig, ds) -> tuple[np.ndarray, dict]:
     scale T and history, without the sparse task reward (videos have none)."""
     env = make_env(cfg.env)
     try:
-        _, info = wrap_reward(cfg, env, spec=cfg.obs_rewards)
-        from videorl.rewards.shaping import build_goal_reward
-
-        reward, _ = build_goal_reward(
-            dataclasses.replace(cfg, reward_scale=str(info["scale"])), cfg.obs_rewards, env, []
-        )
+        reward, info = goal_reward(cfg, cfg.obs_rewards, env)
     finally:
         env.close()
     labels = []

@@ -177,9 +177,8 @@ class RLV(SAC):
         (defect 3), and the goal's value then comes from the robot's own data."""
         last = obs_batch.last.to(self.device)
         if obs_batch.reward_label is not None:
-            return obs_batch.reward_label.to(self.device), torch.zeros_like(
-                last, dtype=torch.float32
-            )
+            labels = obs_batch.reward_label.to(self.device)
+            return labels, torch.zeros_like(labels)
         reward, terminated = reward_labels(last, self.cfg.c_large, self.c_small)
         if self.cfg.obs_rewards == "zero":
             reward = torch.zeros_like(reward)

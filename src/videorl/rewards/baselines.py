@@ -122,12 +122,7 @@ def load_distance(spec: str, image_shape: tuple[int, ...]) -> DistanceModel:
         raise RewardSpecError(
             f"tcn:{arg} is a {model.kind} model; TCN needs an embedding (hold-c) or an encoder"
         )
-    trained = tuple(getattr(model, "image_shape", ()))
-    if trained and trained != tuple(image_shape):
-        raise RewardSpecError(
-            f"{arg} was trained on {trained} frames but the task observes {tuple(image_shape)}; "
-            "train the model on data of the task's image size"
-        )
+    model.check_image_shape(image_shape, "the task")
     return model
 
 

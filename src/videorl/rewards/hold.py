@@ -138,6 +138,16 @@ class DistanceModel(nn.Module):
 
     history: int = 1
     kind: str = ""
+    image_shape: tuple[int, ...] = ()
+    """(H, W, 3) of the frames it was trained on; () = any size."""
+
+    def check_image_shape(self, shape: tuple[int, ...], what: str) -> None:
+        """Refuse frames of another size than the training frames, naming ``what`` has them."""
+        if self.image_shape and tuple(shape) != self.image_shape:
+            raise DistanceModelError(
+                f"{what} has {tuple(shape)} frames but the {self.kind} model was trained on "
+                f"{self.image_shape} frames; the two sizes must match"
+            )
 
     def goal_code(self, goals: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -162,16 +172,21 @@ class HoldR(DistanceModel):
     def goal_code(self, goals: torch.Tensor) -> torch.Tensor:
         return goals  # the regression net reads the goal frame itself
 
-    def forward(self, states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        """states (B, history, H, W, 3) uint8, goals (B, H, W, 3) uint8 -> (B,)."""
+    @staticmethod
+    def stack(states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        """states (B, history, H, W, 3) and goals (B, H, W, 3) -> the net's input image
+        (B, H, W, 3 * (history + 1)): the state frames oldest first, then the goal."""
         b, k, h, w, c = states.shape
-        stacked = torch.cat([states.permute(0, 2, 3, 1, 4).reshape(b, h, w, k * c), goals], -1)
+        return torch.cat([states.permute(0, 2, 3, 1, 4).reshape(b, h, w, k * c), goals], -1)
+
+    def forward(self, stacked: torch.Tensor) -> torch.Tensor:
+        """d for stacked uint8 inputs (from ``stack``) -> (B,)."""
         return self.net(self.prep(stacked)).squeeze(-1)
 
     def distance(self, states: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         if code.shape[0] == 1 and states.shape[0] != 1:
             code = code.expand(states.shape[0], *code.shape[1:])
-        return self.forward(states, code)
+        return self.forward(self.stack(states, code))
 
 
 class HoldC(DistanceModel):
@@ -439,12 +454,8 @@ def load_distance_model(model_dir: str | Path, device: str | torch.device = "cpu
         raise DistanceModelError(
             f"{folder}: cannot load the distance model ({first}); retrain it"
         ) from None
-    model.image_shape = tuple(saved.get("image_shape", ()))  # type: ignore[attr-defined]
+    model.image_shape = tuple(saved.get("image_shape", ()))
     return model.to(device).eval()
-
-
-def model_image_shape(model: DistanceModel) -> tuple[int, ...]:
-    return tuple(getattr(model, "image_shape", ()))
 
 
 # -- training ---------------------------------------------------------------------------
@@ -486,13 +497,9 @@ class _Batcher:
         start = d.starts[video]
         states = self.frames[torch.as_tensor(history_index(start, t, cfg.history))]
         goals = self.frames[torch.as_tensor(start + goal_t)]
-        b, k, h, w, c = states.shape
-        stack = self._augment(
-            torch.cat([states.permute(0, 2, 3, 1, 4).reshape(b, h, w, k * c), goals], -1)
-        )  # one shift for state and goal together
-        states = stack[..., : k * c].reshape(b, h, w, k, c).permute(0, 3, 1, 2, 4)
+        stacked = self._augment(HoldR.stack(states, goals))  # one shift for state and goal
         delta = torch.as_tensor(goal_t - t, dtype=torch.float32)
-        return states.to(self.device), stack[..., k * c :].to(self.device), delta.to(self.device)
+        return stacked.to(self.device), delta.to(self.device)
 
     def contrastive(self, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         cfg, d = self.cfg, self.data
@@ -570,8 +577,8 @@ def train_hold(
             )
             for step in bar:
                 if cfg.model == "hold-r":
-                    states, goals, delta = batcher.regression(rng)
-                    loss = regression_loss(model(states, goals), delta)  # Eq. 2
+                    stacked, delta = batcher.regression(rng)
+                    loss = regression_loss(model(stacked), delta)  # Eq. 2
                 else:
                     frames, video, t = batcher.contrastive(rng)
                     pos, neg = triplet_masks(video, t, cfg.pos_window, cfg.neg_window)

@@ -97,12 +97,13 @@ class GoalReward:
         self.subgoal_cost = (goals.chain_cost() if subgoal_cost is None else subgoal_cost) * chain
         self._frames: deque[np.ndarray] = deque(maxlen=goals.history)
         self.k, self.t, self._close = 0, 0, 0
+        self._last: tuple[int, float] | None = None  # (goal index, d(s, g) of the current s)
 
     # -- episode -------------------------------------------------------------------------
     def reset(self, obs: np.ndarray) -> None:
         self._frames.clear()
         self._frames.extend([obs] * self.goals.history)  # history repeats the first frame
-        self.k, self.t, self._close = 0, 0, 0
+        self.k, self.t, self._close, self._last = 0, 0, 0, None
 
     def _history(self) -> np.ndarray:
         return np.stack(self._frames)
@@ -114,31 +115,32 @@ class GoalReward:
     def _remaining(self) -> int:
         return len(self.goals) - 1 - self.k
 
-    def state_cost(self, history: np.ndarray | None = None) -> float:
+    def state_cost(self) -> float:
         """Numerator of the cumulative reward at the current state (before dividing by T)."""
-        h = self._history() if history is None else history
-        return self.goals.excess(h, self.k) + self.subgoal_cost * self._remaining()
+        return self.goals.excess(self._history(), self.k) + self.subgoal_cost * self._remaining()
 
     def step(self, next_obs: np.ndarray, env_reward: float) -> float:
-        """Reward of the transition into ``next_obs``; then advance the goal if due."""
-        before = self._history()
+        """Reward of the transition into ``next_obs``; then advance the goal if due. One
+        distance-model pass per step: d(s', g_k) serves the reward and the switch test, and
+        the instantaneous form reuses the previous step's d(s, g_k)."""
         if self.schedule == "time":  # s_{t+1} is compared with demo frame t+1
             self.k = min(self.t + 1, len(self.goals) - 1)
+        if self.form == "instantaneous" and (self._last is None or self._last[0] != self.k):
+            self._last = (self.k, self.goals.to_goal(self._history(), self.k))  # new goal
         self._frames.append(next_obs)
-        after = self._history()
+        d = self.goals.to_goal(self._history(), self.k)
+        excess = max(0.0, d - float(self.goals.self_distance[self.k]))
         if self.form == "cumulative":
-            learned = -self.state_cost(after) / self.scale
+            learned = -(excess + self.subgoal_cost * self._remaining()) / self.scale
         else:  # Eq. 4 as printed: only an increase of the distance is penalised
-            rise = self.goals.to_goal(after, self.k) - self.goals.to_goal(before, self.k)
-            learned = -max(0.0, rise) / self.scale
-        reward = learned + self.env_weight * float(env_reward)
+            learned = -max(0.0, d - self._last[1]) / self.scale
+        self._last = (self.k, d)
         self.t += 1
         if self.schedule == "chain" and self._remaining() > 0:
-            close = self.goals.excess(after, self.k) < self.switch_threshold
-            self._close = self._close + 1 if close else 0
+            self._close = self._close + 1 if excess < self.switch_threshold else 0
             if self._close >= self.switch_steps:
                 self.k, self._close = self.k + 1, 0
-        return reward
+        return learned + self.env_weight * float(env_reward)
 
 
 def auto_scale(cost_at_reset: list[float], target: float = 1.0 / 3.0) -> float:
