@@ -6,10 +6,12 @@ User mistakes end with one line on stderr and exit code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
-from videorl.config import TrainConfig, apply_overrides, config_help, load_yaml
+from videorl.config import TrainConfig, apply_overrides, field_help, load_yaml
 from videorl.config import parse_set as _parse_set
 from videorl.errors import UserError
 
@@ -27,21 +29,44 @@ def _fail(message: str) -> int:
     return 2
 
 
+def config_flags() -> list[tuple[type, dataclasses.Field, str]]:
+    """(section, field, method or '') of every config field that is also a ``videorl train``
+    flag, over the shared sections and every registered method's own section."""
+    from videorl.agents.registry import METHODS, SHARED
+
+    sections = [(cls, "") for cls in SHARED.values()]
+    sections += [(m.Config, algo) for algo, m in METHODS.items() if m.Config is not None]
+    return [(cls, f, algo) for cls, algo in sections for f in dataclasses.fields(cls)
+            if "flag" in f.metadata]  # fmt: skip
+
+
+def add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
+    """One flag per field marked with ``config.flag``; its help is the field's docstring."""
+    seen = set()
+    for cls, f, algo in fields:
+        if f.metadata["flag"] in seen:  # a method section inherited from another method's
+            continue
+        seen.add(f.metadata["flag"])
+        help_text = field_help(cls, f.name) + (f" (algo {algo})" if algo else "")
+        parser.add_argument(f.metadata["flag"], dest=f.name, help=help_text,
+                            **f.metadata["argparse"])  # fmt: skip
+
+
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """Defaults < --config YAML < explicit flags < --set KEY=VALUE."""
-    cfg = TrainConfig()
-    if args.config:
-        cfg = apply_overrides(cfg, load_yaml(args.config))
-    keys = ("env", "algo", "steps", "seed", "obs_data", "reward", "goal", "obs_rewards")
-    flags = {k: getattr(args, k) for k in keys}
-    cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
-    cfg = apply_overrides(cfg, _parse_set(args.set or []))
-    return cfg.validate()
+    from videorl.agents.registry import make_config
+
+    values: dict[str, Any] = load_yaml(args.config) if args.config else {}
+    for _, f, _ in config_flags():
+        if getattr(args, f.name, None) is not None:
+            values[f.name] = getattr(args, f.name)
+    values.update(_parse_set(args.set or []))
+    return make_config(values)
 
 
 def default_out(cfg: TrainConfig) -> Path:
-    safe = cfg.env.replace(":", "-").replace("/", "-")
-    return Path("runs") / f"{safe}_{cfg.algo}_seed{cfg.seed}"
+    safe = cfg.run.env.replace(":", "-").replace("/", "-")
+    return Path("runs") / f"{safe}_{cfg.run.algo}_seed{cfg.run.seed}"
 
 
 # -- commands -------------------------------------------------------------------------
@@ -49,7 +74,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from videorl.train import train
 
     if args.help_config:
-        print("config keys (--set KEY=VALUE or a YAML file for --config):")
+        from videorl.agents.registry import config_help
+
+        print("config keys by section (--set KEY=VALUE or SECTION.KEY=VALUE, or a YAML file):")
         print(config_help())
         return 0
     cfg = build_config(args)
@@ -182,7 +209,8 @@ def cmd_goal(args: argparse.Namespace) -> int:
 
 
 def cmd_reward_train(args: argparse.Namespace) -> int:
-    from videorl.rewards.hold import HoldConfig, train_hold
+    from videorl.rewards.distance_training import train_hold
+    from videorl.rewards.hold import HoldConfig
 
     flags = {
         "model": args.model, "steps": args.steps, "seed": args.seed,
@@ -203,7 +231,9 @@ def cmd_reward_train(args: argparse.Namespace) -> int:
 def cmd_reward_eval(args: argparse.Namespace) -> int:
     import json
 
-    from videorl.rewards.hold import evaluate_model, load_distance_model, load_videos
+    from videorl.rewards.distance_data import load_videos
+    from videorl.rewards.distance_metrics import evaluate_model
+    from videorl.rewards.hold import load_distance_model
 
     model = load_distance_model(args.model_dir)
     videos, info = load_videos(args.data)
@@ -240,19 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train an agent; writes a run folder")
-    p.add_argument("--env", help="task from `videorl envs`, or gym:ID")
-    p.add_argument("--algo", help="algorithm: sac, or rlv (needs --obs-data)")
-    p.add_argument("--obs-data", metavar="DIR", help="rlv: observation dataset (obs_data key)")
-    p.add_argument("--steps", type=int, help="environment steps")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument(
-        "--reward",
-        help="env (default), hold:MODEL_DIR, pixel-l2, embedding:ENCODER.pt, tcn:MODEL_DIR",
-    )
-    p.add_argument("--goal", nargs="+", metavar="GOAL.png", help="goal image(s); several = chain")
-    p.add_argument(
-        "--obs-reward", dest="obs_rewards", metavar="SPEC", help="rlv: label videos (hold:DIR)"
-    )
+    add_config_flags(p, config_flags())
     p.add_argument("--out", help="run folder (default runs/ENV_ALGO_seedS)")
     p.add_argument("--config", help="YAML preset of config keys")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")

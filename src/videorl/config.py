@@ -1,12 +1,19 @@
-"""Typed run configuration: one dataclass, YAML presets, ``--set KEY=VALUE`` overrides.
+"""Typed run configuration in sections: run and loop, SAC, observation videos, reward, and the
+method's own section (defined in the method's file, see ``agents/registry.py``).
 
-Every field carries a one-line help text in its metadata; ``videorl train --help-config``
-prints them and an unknown ``--set`` key lists them, so the dataclass is the documentation.
+Each field's docstring (the string below it) is its help text: ``videorl train --help``,
+``--help-config`` and the error for an unknown ``--set`` key are generated from it, so the
+dataclasses are the documentation. Keys are unique across sections, so presets and ``--set``
+use the plain key (``lr=1e-3``); ``sac.lr=1e-3`` names the section as well. A run folder's
+``config.yaml`` holds the sections as nested mappings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,127 +27,103 @@ class ConfigError(UserError):
     """A user's configuration mistake; the CLI prints it as one line and exits 2."""
 
 
-def _f(default: Any, help: str) -> Any:
+def flag(default: Any, name: str, **argparse_options: Any) -> Any:
+    """A field that ``videorl train`` also offers as the flag ``name`` (help: its docstring)."""
+    meta = {"flag": name, "argparse": argparse_options}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _f(default: Any, help: str) -> Any:  # TODO(issue 10): HoldConfig moves to docstrings
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
 
 
+def items(default: list) -> Any:
+    """A list-valued field with its own copy of ``default`` per instance."""
+    return field(default_factory=lambda: list(default))
+
+
+# -- the shared sections -----------------------------------------------------------------
 @dataclass
-class TrainConfig:
-    """Everything that defines a training run; written resolved to ``RUN_DIR/config.yaml``."""
+class RunConfig:
+    """Run and loop: the task, the budget, evaluation, replay and the machine."""
 
-    env: str = _f("acrobot", "task name from `videorl envs`, or gym:ID for any gymnasium id")
-    algo: str = _f("sac", "learning algorithm: sac, or rlv (SAC + action-free videos, --obs-data)")
-    seed: int = _f(0, "seed for the environment, the networks, the buffer and exploration")
-    steps: int = _f(100_000, "environment steps to train for")
-    eval_every: int = _f(5_000, "evaluate (and checkpoint) every this many environment steps")
-    eval_episodes: int = _f(10, "deterministic-policy episodes per evaluation")
-    eval_at_start: bool = _f(True, "also evaluate the untrained policy at step 0")
-    initial_steps: int = _f(1_000, "uniformly random actions before learning starts (Table 1)")
-    batch_size: int = _f(256, "transitions per gradient step (Table 1)")
-    lr: float = _f(3e-4, "Adam learning rate of actor, critics and temperature (Table 1)")
-    gamma: float = _f(0.99, "discount factor")
-    tau: float = _f(0.005, "Polyak rate of the target critics")
-    updates_per_step: int = _f(1, "gradient steps per environment step (Table 1)")
-    init_alpha: float = _f(1.0, "initial entropy temperature")
-    target_entropy: float | None = _f(
-        None,
-        "entropy target; null = -|A| for continuous actions, "
-        "discrete_entropy_scale * log(n) for discrete ones",
-    )
-    discrete_entropy_scale: float = _f(
-        0.3, "discrete SAC: target entropy as a fraction of the maximum log(n)"
-    )
-    hidden: list[int] = _f([256, 256], "MLP layer widths of actor and critics on states (Table 3)")
-    pixel_hidden: list[int] = _f(
-        [512, 256, 256], "MLP layer widths of actor and critics on pixels (Table 4)"
-    )
-    encoder: str = _f(
-        "paper",
-        "pixel encoder layout: paper (one conv extractor per network, RLV appendix A) or "
-        "fast (one extractor shared by both critics, detached features for the actor)",
-    )
-    conv_channels: list[int] = _f([16, 16, 32], "conv filters, 5x5 each + 2x2 max-pool (Table 4)")
-    augment: bool = _f(True, "random-shift augmentation of pixel batches, one offset per sample")
-    aug_pad: int = _f(4, "random-shift padding in pixels (RLV appendix D)")
-    buffer_size: int | None = _f(None, "replay capacity in transitions; null = steps")
-    threads: int = _f(0, "torch CPU threads; 0 = automatic (all cores, at most 4)")
-    device: str = _f("auto", "compute device: auto, cpu or cuda")
-    precision: str = _f(
-        "fp32", "network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"
-    )
+    env: str = flag("acrobot", "--env")
+    """task name from `videorl envs`, or gym:ID for any gymnasium id"""
+    algo: str = flag("sac", "--algo")
+    """learning method; `videorl train --help-config` lists them with their keys"""
+    seed: int = flag(0, "--seed", type=int)
+    """seed for the environment, the networks, the buffer and exploration"""
+    steps: int = flag(100_000, "--steps", type=int)
+    """environment steps to train for"""
+    eval_every: int = 5_000
+    """evaluate (and checkpoint) every this many environment steps"""
+    eval_episodes: int = 10
+    """deterministic-policy episodes per evaluation"""
+    eval_at_start: bool = True
+    """also evaluate the untrained policy at step 0"""
+    initial_steps: int = 1_000
+    """uniformly random actions before learning starts (Table 1)"""
+    batch_size: int = 256
+    """robot transitions per gradient step (Table 1)"""
+    updates_per_step: int = 1
+    """gradient steps per environment step (Table 1)"""
+    buffer_size: int | None = None
+    """replay capacity in transitions; null = steps"""
+    threads: int = 0
+    """torch CPU threads; 0 = automatic (all cores, at most 4)"""
+    device: str = "auto"
+    """compute device: auto, cpu or cuda"""
 
-    # -- RLV (algo: rlv); Schmeckpeper et al. 2020, Eq. 1-4 and Tables 2-5 -----------------
-    obs_data: str | None = _f(None, "RLV: observation dataset folder (videorl collect/import)")
-    obs_batch_size: int = _f(256, "RLV: observation transitions per gradient step (m)")
-    c1: float = _f(1.0, "RLV Eq. 4: weight of the inverse-model loss (Table 5)")
-    c2: float = _f(1.0, "RLV Eq. 4: weight of the RL (SAC) losses (Table 5)")
-    c3: float = _f(
-        0.0, "RLV Eq. 4: weight of domain confusion; 0 disables it (Sec. 4.1-4.2), 0.001 human"
-    )
-    c_large: float = _f(10.0, "RLV Eq. 2: reward of an observation video's last transition")
-    c_small: float | None = _f(
-        None, "RLV Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"
-    )
-    inverse_hidden: list[int] = _f([64, 64, 64], "RLV inverse-model MLP widths (Tables 3-4)")
-    inverse_encoder: str = _f(
-        "own",
-        "RLV: own (the inverse model has its own extractor, revised appendix A) or shared "
-        "(it reads the first Q function's extractor, the CoRL-version layout)",
-    )
-    disc_hidden: list[int] = _f([64, 64, 64], "RLV discriminator MLP widths (Table 5)")
-    disc_lr: float = _f(3e-8, "RLV discriminator learning rate (Table 5)")
-    obs_actions: str = _f(
-        "inverse",
-        "RLV Fig. 8 ablation: observation actions from the inverse model, groundtruth "
-        "(the dataset's groundtruth/), or zero",
-    )
-    obs_rewards: str = _f(
-        "rlv",
-        "RLV observation rewards: Eq. 2 (rlv); Fig. 8 ablations groundtruth or zero; or a "
-        "learned reward such as hold:MODEL_DIR (uses goal, reward_scale; see --reward)",
-    )
-    paired_data: str | None = _f(
-        None,
-        "RLV optional paired loss: a dataset of the same rollouts as obs_data rendered in "
-        "the robot's domain (collect with the same --seed and policy)",
-    )
-    paired_weight: float = _f(1e-6, "RLV weight of the paired-feature loss (Table 5)")
-
-    # -- learned rewards (HOLD, Alakuijala et al. 2023, Eq. 4 and Sec. IV-B) ------------------
-    reward: str = _f(
-        "env",
-        "reward: env (the task's), hold:MODEL_DIR, pixel-l2, embedding:ENCODER.pt, or "
-        "tcn:MODEL_DIR|ENCODER.pt (follows the demo video)",
-    )
-    goal: list[str] = _f([], "reward: goal image(s), PNG at the observation size; several = chain")
-    reward_scale: str = _f(
-        "auto", "reward: normaliser T, a number or auto (initial-state reward about -1/3)"
-    )
-    env_reward_weight: float = _f(
-        1.0, "reward: w_env, weight of the task's sparse reward added to the learned one"
-    )
-    reward_form: str = _f(
-        "cumulative", "reward: cumulative (d(s',g) - d(g,g), used) or instantaneous (Eq. 4)"
-    )
-    subgoal_threshold: float = _f(1.0, "reward: move to the next goal when d - d(g,g) < this")
-    subgoal_steps: int = _f(3, "reward: ... for this many consecutive steps")
-    subgoal_cost: float | None = _f(
-        None, "reward: cost per remaining subgoal before dividing by T; null = largest gap"
-    )
-    goal_conditioned: bool = _f(False, "reward: append the current goal image to the observation")
-    demo: str | None = _f(None, "reward tcn: dataset folder holding the demonstration video")
-    demo_episode: int = _f(0, "reward tcn: which episode of demo to follow")
-
-    def validate(self) -> TrainConfig:
-        """Check ranges and choices; raise ConfigError naming the key and the fix."""
-        positive = ("steps", "eval_every", "eval_episodes", "batch_size", "updates_per_step")
-        for key in positive:
+    def validate(self, cfg: TrainConfig) -> None:
+        for key in ("steps", "eval_every", "eval_episodes", "batch_size", "updates_per_step"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{key} must be positive, got {getattr(self, key)}")
         if self.initial_steps < 0:
             raise ConfigError(f"initial_steps must be >= 0, got {self.initial_steps}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.buffer_size is not None and self.buffer_size < self.batch_size:
+            raise ConfigError("buffer_size must be at least batch_size")
+        if self.threads < 0:
+            raise ConfigError("threads must be >= 0")
+
+
+@dataclass
+class SACConfig:
+    """Soft Actor-Critic, the core every method trains (RLV Tables 1, 3 and 4)."""
+
+    lr: float = 3e-4
+    """Adam learning rate of actor, critics and temperature (Table 1)"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 0.005
+    """Polyak rate of the target critics"""
+    init_alpha: float = 1.0
+    """initial entropy temperature"""
+    target_entropy: float | None = None
+    """entropy target; null = -|A| for continuous actions, discrete_entropy_scale * log(n) for discrete ones"""  # noqa: E501
+    discrete_entropy_scale: float = 0.3
+    """discrete SAC: target entropy as a fraction of the maximum log(n)"""
+    hidden: list[int] = items([256, 256])
+    """MLP layer widths of actor and critics on states (Table 3)"""
+    pixel_hidden: list[int] = items([512, 256, 256])
+    """MLP layer widths of actor and critics on pixels (Table 4)"""
+    encoder: str = "paper"
+    """pixel encoder layout: paper (one conv extractor per network, RLV appendix A) or fast (one extractor shared by both critics, detached features for the actor)"""  # noqa: E501
+    conv_channels: list[int] = items([16, 16, 32])
+    """conv filters, 5x5 each + 2x2 max-pool (Table 4)"""
+    augment: bool = True
+    """random-shift augmentation of pixel batches, one offset per sample"""
+    aug_pad: int = 4
+    """random-shift padding in pixels (RLV appendix D)"""
+    precision: str = "fp32"
+    """network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"""
+
+    def validate(self, cfg: TrainConfig) -> None:
         if not 0.0 < self.gamma <= 1.0:
             raise ConfigError(f"gamma must be in (0, 1], got {self.gamma}")
         if not 0.0 < self.tau <= 1.0:
@@ -149,60 +132,73 @@ class TrainConfig:
             raise ConfigError("lr and init_alpha must be positive")
         if self.encoder not in ("paper", "fast"):
             raise ConfigError(f"encoder must be 'paper' or 'fast', got {self.encoder!r}")
-        if self.algo not in ("sac", "rlv"):
-            raise ConfigError(f"unknown algo {self.algo!r}; available: sac, rlv")
-        self._validate_rlv()
-        self._validate_reward()
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
-        if self.buffer_size is not None and self.buffer_size < self.batch_size:
-            raise ConfigError("buffer_size must be at least batch_size")
-        if self.aug_pad < 0 or self.threads < 0:
-            raise ConfigError("aug_pad and threads must be >= 0")
+        if self.aug_pad < 0:
+            raise ConfigError("aug_pad must be >= 0")
         if not self.hidden or not self.pixel_hidden or not self.conv_channels:
             raise ConfigError("hidden, pixel_hidden and conv_channels must not be empty")
-        return self
 
-    def _validate_rlv(self) -> None:
-        if self.algo == "rlv" and not self.obs_data:
+
+@dataclass
+class VideoConfig:
+    """Action-free observation videos, for methods whose updates read them."""
+
+    obs_data: str | None = flag(None, "--obs-data", metavar="DIR")
+    """observation dataset folder (videorl collect or videorl import-videos)"""
+    obs_batch_size: int = 256
+    """observation transitions (or clips) per gradient step (RLV's m, Table 1)"""
+
+    def validate(self, cfg: TrainConfig) -> None:
+        if not self.obs_data:
             raise ConfigError(
-                "algo rlv needs observation videos: pass --obs-data DIR (a dataset made by "
-                "videorl collect or videorl import-videos)"
+                f"algo {cfg.run.algo} learns from observation videos: pass --obs-data DIR (a "
+                "dataset made by videorl collect or videorl import-videos)"
             )
         if self.obs_batch_size <= 0:
             raise ConfigError(f"obs_batch_size must be positive, got {self.obs_batch_size}")
-        if min(self.c1, self.c2, self.c3, self.paired_weight) < 0 or self.disc_lr <= 0:
-            raise ConfigError("c1, c2, c3 and paired_weight must be >= 0 and disc_lr > 0")
-        choices = {
-            "inverse_encoder": ("own", "shared"),
-            "obs_actions": ("inverse", "groundtruth", "zero"),
-            "obs_rewards": ("rlv", "groundtruth", "zero"),
-        }
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed and not (
-                key == "obs_rewards" and is_learned(self.obs_rewards)
-            ):
-                raise ConfigError(
-                    f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
-                )
-        if not self.inverse_hidden or not self.disc_hidden:
-            raise ConfigError("inverse_hidden and disc_hidden must not be empty")
 
-    def _validate_reward(self) -> None:
-        if self.reward != "env" and not is_learned(self.reward):
+
+@dataclass
+class RewardConfig:
+    """The reward the agent optimises: the task's, or a learned distance to goal images (HOLD Eq. 4, Sec. IV-B)."""  # noqa: E501
+
+    reward: str = flag("env", "--reward")
+    """env (the task's), hold:MODEL_DIR, pixel-l2, embedding:ENCODER.pt, or tcn:MODEL_DIR|ENCODER.pt (follows the demo video)"""  # noqa: E501
+    goal: list[str] = flag([], "--goal", nargs="+", metavar="GOAL.png")
+    """goal image(s), PNG at the observation size; several = chain"""
+    reward_scale: str = "auto"
+    """normaliser T, a number or auto (initial-state reward about -1/3)"""
+    env_reward_weight: float = 1.0
+    """w_env, weight of the task's sparse reward added to the learned one"""
+    reward_form: str = "cumulative"
+    """cumulative (d(s',g) - d(g,g), used) or instantaneous (Eq. 4)"""
+    subgoal_threshold: float = 1.0
+    """move to the next goal when d - d(g,g) < this"""
+    subgoal_steps: int = 3
+    """... for this many consecutive steps"""
+    subgoal_cost: float | None = None
+    """cost per remaining subgoal before dividing by T; null = largest gap"""
+    goal_conditioned: bool = False
+    """append the current goal image to the observation"""
+    demo: str | None = None
+    """reward tcn: dataset folder holding the demonstration video"""
+    demo_episode: int = 0
+    """reward tcn: which episode of demo to follow"""
+
+    @property
+    def learned(self) -> bool:
+        return is_learned(self.reward)
+
+    def validate(self, cfg: TrainConfig) -> None:
+        if self.reward != "env" and not self.learned:
             raise ConfigError(
                 f"unknown reward {self.reward!r}; use env, hold:MODEL_DIR, pixel-l2, "
                 "embedding:ENCODER.pt or tcn:MODEL_DIR|ENCODER.pt"
             )
         tcn = self.reward.startswith("tcn:")
-        needs_goal = (is_learned(self.reward) and not tcn) or is_learned(self.obs_rewards)
-        if needs_goal and not self.goal:
-            raise ConfigError(
-                "a learned reward needs a goal image: pass --goal GOAL.png "
-                "(render one with videorl goal --env ENV --out GOAL.png)"
-            )
+        if self.learned and not tcn and not self.goal:
+            raise ConfigError(NEEDS_GOAL)
         if tcn and not self.demo:
             raise ConfigError("reward tcn needs a demonstration video: --set demo=DATASET_DIR")
         if self.reward_scale != "auto":
@@ -218,11 +214,17 @@ class TrainConfig:
             raise ConfigError("reward_form must be cumulative or instantaneous")
         if self.subgoal_steps < 1:
             raise ConfigError("subgoal_steps must be >= 1")
-        if self.goal_conditioned and (self.reward == "env" or self.algo == "rlv"):
-            raise ConfigError("goal_conditioned needs a learned --reward and algo sac")
+        if self.goal_conditioned and (self.reward == "env" or cfg.videos is not None):
+            raise ConfigError(
+                "goal_conditioned needs a learned --reward and a method without observation "
+                "videos (videos carry no goal image)"
+            )
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+
+NEEDS_GOAL = (
+    "a learned reward needs a goal image: pass --goal GOAL.png "
+    "(render one with videorl goal --env ENV --out GOAL.png)"
+)
 
 
 def is_learned(spec: str) -> bool:
@@ -230,43 +232,84 @@ def is_learned(spec: str) -> bool:
     return spec == "pixel-l2" or ":" in spec
 
 
-RLV_KEYS = frozenset(
-    f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("help", "").startswith("RLV")
-)
+# -- the whole configuration -------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; written resolved to ``RUN_DIR/config.yaml``.
+
+    ``videos`` is present only for methods that read observation videos and ``method`` (the
+    method's own section) only for methods that have one; build it with
+    ``videorl.agents.registry.make_config``, which knows which.
+    """
+
+    run: RunConfig = field(default_factory=RunConfig)
+    sac: SACConfig = field(default_factory=SACConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    videos: VideoConfig | None = None
+    method: Any = None
+
+    def sections(self) -> dict[str, Any]:
+        """Section name -> section, as written to config.yaml (the method's under its algo)."""
+        out = {"run": self.run, "sac": self.sac, "reward": self.reward}
+        if self.videos is not None:
+            out["videos"] = self.videos
+        if self.method is not None:
+            out[self.run.algo] = self.method
+        return out
+
+    def validate(self) -> TrainConfig:
+        """Check ranges and choices of every section; raise ConfigError naming key and fix."""
+        for section in self.sections().values():
+            section.validate(self)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: dataclasses.asdict(s) for name, s in self.sections().items()}
+
+    def flat(self) -> dict[str, Any]:
+        """Every key with its value, sections merged (keys are unique across sections)."""
+        return {k: v for section in self.to_dict().values() for k, v in section.items()}
 
 
-def config_help(cls: type = TrainConfig) -> str:
-    """One line per key: name, default and help; used by --help-config and --set errors."""
-    lines = []
+@functools.cache
+def field_help(cls: type, name: str) -> str:
+    """A field's docstring, the string literal below it (via simple-parsing's reader)."""
+    from simple_parsing.docstring import get_attribute_docstring
+
+    doc = get_attribute_docstring(cls, name)
+    return " ".join((doc.docstring_below or doc.comment_inline or doc.comment_above).split())
+
+
+def section_help(name: str, cls: type) -> str:
+    """The help block of one section: its docstring, then one line per key."""
+    lines = [f"{name}: {(cls.__doc__ or '').strip().splitlines()[0]}"]
     for f in dataclasses.fields(cls):
         default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
-        lines.append(f"  {f.name} (default {default!r}): {f.metadata.get('help', '')}")
+        lines.append(f"  {f.name} (default {default!r}): {field_help(cls, f.name)}")
     return "\n".join(lines)
 
 
-def _coerce(cls: type, key: str, raw: Any) -> Any:
-    """Turn a YAML/--set value into the field's type, or raise ConfigError."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    default = getattr(cls(), key)
+def coerce(cls: type, key: str, raw: Any) -> Any:
+    """Turn a YAML/--set value into the type of field ``key`` of ``cls``, or ConfigError."""
+    ftype = typing.get_type_hints(cls)[key]
     value = yaml.safe_load(raw) if isinstance(raw, str) else raw
-    ftype = str(fields[key].type)
+    union = typing.get_origin(ftype) in (typing.Union, types.UnionType)
+    args = typing.get_args(ftype) if union else (ftype,)
     if value is None:
-        if "None" in ftype:
+        if type(None) in args:
             return None
         raise ConfigError(f"{key} cannot be null")
-    if "list" in ftype:
-        item, example = (str, "paths like [a.png, b.png]") if "list[str]" in ftype else (
-            int, "integers like [256,256]"
-        )  # fmt: skip
+    target = next(a for a in args if a is not type(None))
+    if typing.get_origin(target) is list:
+        item = typing.get_args(target)[0]
+        example = "paths like [a.png, b.png]" if item is str else "integers like [256,256]"
         if isinstance(value, item):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+        if not isinstance(value, list) or not all(
+            isinstance(v, item) and not isinstance(v, bool) for v in value
+        ):
             raise ConfigError(f"{key} must be a list of {example}, got {raw!r}")
         return value
-    if default is not None:
-        target = type(default)
-    else:
-        target = float if "float" in ftype else str if "str" in ftype else int
     if target is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false, got {raw!r}")
@@ -282,20 +325,20 @@ def _coerce(cls: type, key: str, raw: Any) -> Any:
         return value
     if target is int and isinstance(value, float) and value.is_integer():
         return int(value)
-    if target is str and isinstance(value, str | int | float):
+    if target is str and isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
     raise ConfigError(f"{key} must be of type {target.__name__}, got {raw!r}")
 
 
-def apply_overrides(cfg: TrainConfig, items: dict[str, Any]) -> TrainConfig:
-    """Return a copy of cfg with items applied; unknown keys list the valid ones."""
-    valid = {f.name for f in dataclasses.fields(cfg)}
-    updates = {}
-    for key, raw in items.items():
+def apply_overrides(section: Any, values: dict[str, Any]) -> Any:
+    """A copy of one section dataclass with ``values`` coerced and applied; an unknown key
+    lists the valid ones."""
+    valid = {f.name for f in dataclasses.fields(section)}
+    for key in values:
         if key not in valid:
             raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(valid))}")
-        updates[key] = _coerce(type(cfg), key, raw)
-    return dataclasses.replace(cfg, **updates)
+    updates = {k: coerce(type(section), k, v) for k, v in values.items()}
+    return dataclasses.replace(section, **updates)
 
 
 def parse_set(pairs: list[str]) -> dict[str, str]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from videorl.agents.registry import make_config
 from videorl.collect import collect
-from videorl.config import TrainConfig
-from videorl.plot import ascii_curve, compare_runs, format_table, read_metrics
-from videorl.train import UserError, train
+from videorl.errors import UserError
+from videorl.plot import ascii_curve, compare_runs, format_table
+from videorl.rundir import read_metrics
+from videorl.train import train
 
 DEMO_STEPS = 30_000
 THRESHOLD = -80.0
@@ -42,7 +44,7 @@ def run_demo(out: Path, steps: int | None = None, seed: int = 0) -> int:
     runs = {}
     for i, (name, extra) in enumerate([("sac", {}), ("rlv", {"obs_data": str(data)})], start=2):
         print(f"{i}/3 training {name.upper()} on acrobot for {steps} steps (seed {seed}) ...")
-        runs[name] = train(TrainConfig(algo=name, **base, **extra), out / name).path
+        runs[name] = train(make_config(algo=name, **base, **extra), out / name).path
 
     for name, run in runs.items():
         rows = read_metrics(run)

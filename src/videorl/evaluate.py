@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from videorl.atomic import atomic_path
 from videorl.errors import UserError
 from videorl.policies import load_policy, make_policy
-from videorl.train import (
-    EVAL_SEED_OFFSET,
-    RunDir,
-    episode_seed,
-    make_env,
-    run_episode,
-    wrap_reward,
-)  # fmt: skip
+from videorl.rollout import EVAL_SEED_OFFSET, episode_seed, make_env, make_task_env, run_episode
+from videorl.rundir import RunDir
 
 
 def _check_video_path(video: str) -> Path:
@@ -48,14 +42,8 @@ def write_video(frames: list[np.ndarray], path: Path, fps: int = 20) -> None:
     """Write RGB frames to an mp4, atomically."""
     import imageio.v2 as imageio
 
-    fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def evaluate_command(
@@ -76,7 +64,7 @@ def evaluate_command(
     if run_dir:
         cfg = RunDir(run_dir).read_config()
         # A goal-conditioned policy sees its goal image beside the observation.
-        env, _ = wrap_reward(cfg, make_env(env_name or cfg.env), relabel=False)
+        env, _ = make_task_env(env_name or cfg.run.env, cfg.reward, cfg.run.seed, train=False)
         _, step, act = load_policy(run_dir, env)
         label = f"{run_dir} at step {step}"
     else:

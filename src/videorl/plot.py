@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
-from videorl.config import RLV_KEYS
+from videorl.agents.registry import BASELINE_ALGO
+from videorl.atomic import atomic_path
 from videorl.errors import UserError
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
-    """Rows of RUN_DIR/metrics.csv as floats (empty cells become NaN)."""
-    with (Path(run_dir) / "metrics.csv").open() as fh:
-        return [
-            {k: float(v) if v else math.nan for k, v in row.items()} for row in csv.DictReader(fh)
-        ]
+from videorl.rundir import RunDir, flat_config, read_metrics
 
 
 def plot_learning_curve(run_dir: str | Path, out_png: str | Path, title: str = "") -> Path:
@@ -75,30 +68,24 @@ IGNORED_KEYS = ("seed", "threads", "device")  # do not define a method
 
 def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
     """Group run folders by their config without the seed; label groups by what differs."""
-    import yaml
-
     configs: dict[Path, dict] = {}
     for run in map(Path, run_dirs):
-        cfg_path, metrics = run / "config.yaml", run / "metrics.csv"
-        if not cfg_path.is_file() or not metrics.is_file():
+        rd = RunDir(run)
+        if not rd.config.is_file() or not rd.metrics.is_file():
             raise UserError(
                 f"{run} is not a videorl run folder (needs config.yaml and metrics.csv)"
             )
-        cfg = yaml.safe_load(cfg_path.read_text()) or {}
+        cfg = flat_config(rd.read_config_dict())
         configs[run] = {k: v for k, v in cfg.items() if k not in IGNORED_KEYS}
     keys = sorted({k for c in configs.values() for k in c})
     groups: dict[str, list[Path]] = {}
     for run, cfg in configs.items():
         algo = cfg.get("algo", "?")
-        # Label by what differs among runs of the same algorithm, without the keys that
-        # only another algorithm reads (an SAC run's unused RLV keys say nothing).
+        # Label by what differs among runs of the same method (a run's config holds only
+        # the keys its method reads).
         peers = [c for c in configs.values() if c.get("algo", "?") == algo]
         varying = [k for k in keys if len({repr(c.get(k)) for c in peers}) > 1]
-        extra = [
-            f"{k}={cfg.get(k)}"
-            for k in varying
-            if k not in ("algo", "steps") and (k not in RLV_KEYS or algo == "rlv")
-        ]
+        extra = [f"{k}={cfg.get(k)}" for k in varying if k not in ("algo", "steps")]
         label = str(algo)
         if extra:
             label += " (" + ", ".join(extra) + ")"
@@ -175,11 +162,11 @@ def compare_runs(
                 else first_step_reaching(steps, means, threshold),
             }
         )
-    sac = [r for r in table if r["method"].split(" ")[0] == "sac"]
-    sac_steps = sac[0]["steps_to_threshold"] if len(sac) == 1 else None
+    base = [r for r in table if r["method"].split(" ")[0] == BASELINE_ALGO]
+    base_steps = base[0]["steps_to_threshold"] if len(base) == 1 else None
     for row in table:
         mine = row["steps_to_threshold"]
-        row["ratio_to_sac"] = mine / sac_steps if mine is not None and sac_steps else None
+        row["ratio_to_baseline"] = mine / base_steps if mine is not None and base_steps else None
     if threshold is not None:
         ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
     ax.set_xlabel("environment steps")
@@ -188,10 +175,9 @@ def compare_runs(
     ax.legend(fontsize=7)
     fig.tight_layout()
     out_png = Path(out_png)
-    tmp = out_png.with_name(f".{out_png.stem}.tmp.png")
-    fig.savefig(tmp)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
-    tmp.replace(out_png)
     return table
 
 
@@ -204,11 +190,11 @@ def format_table(table: list[dict]) -> str:
         return spec.format(v)
 
     header = ["method", "runs", "final step", "final return", "final success", "steps to thr.",
-              "x SAC"]  # fmt: skip
+              f"x {BASELINE_ALGO}"]  # fmt: skip
     rows = [
         [r["method"], str(r["runs"]), fmt(r["final_step"], "{}"), fmt(r["final_return"], "{:.2f}"),
          fmt(r["final_success"], "{:.2f}"), fmt(r["steps_to_threshold"], "{}"),
-         fmt(r["ratio_to_sac"], "{:.2f}")]
+         fmt(r["ratio_to_baseline"], "{:.2f}")]
         for r in table
     ]  # fmt: skip
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from videorl import checkpoint
-from videorl.agents import make_agent
+from videorl.agents.registry import make_method
 from videorl.errors import UserError
-from videorl.train import RunDir, spaces_from_env
+from videorl.rollout import spaces_from_env
+from videorl.rundir import RunDir
 
 
 def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic: bool = True):
@@ -30,7 +31,7 @@ def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic
         step = max(snaps)
     elif step not in snaps:
         raise UserError(f"{run.path} has no checkpoint at step {step}; saved: {sorted(snaps)}")
-    agent = make_agent(spaces_from_env(env), cfg, torch.device("cpu"))
+    agent = make_method(spaces_from_env(env), cfg, torch.device("cpu"))
     agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
     agent.eval()
     return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
@@ -76,12 +77,12 @@ def make_policy(
         base = expert_policy(env)
     elif spec.startswith("checkpoint:"):
         run_dir, step = parse_checkpoint_spec(spec)
-        run_env = RunDir(run_dir).read_config().env
+        run_env = RunDir(run_dir).read_config().run.env
         if run_env != env_name:
             raise UserError(
                 f"{run_dir} was trained on {run_env}, not {env_name}; pass --env {run_env}"
             )
-        if RunDir(run_dir).read_config().goal_conditioned:
+        if RunDir(run_dir).read_config().reward.goal_conditioned:
             raise UserError(
                 f"{run_dir} is goal-conditioned (it acts on the goal image too); collect from "
                 "a run trained without goal_conditioned"

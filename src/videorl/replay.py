@@ -263,7 +263,10 @@ class ObservationPool:
     dataset of the same rollouts rendered in another domain (same episode lengths).
     """
 
-    def __init__(self, dataset, groundtruth: bool = False, paired=None, reward_labels=None) -> None:
+    def __init__(
+        self, dataset, groundtruth: bool = False, paired=None, reward_labels=None,
+        clip_length: int = 0,
+    ) -> None:  # fmt: skip
         frames = torch.from_numpy(np.array(dataset.frames))
         self.pixels = frames.dtype == torch.uint8 and frames.dim() == 4
         self.obs_shape = tuple(frames.shape[1:])
@@ -271,6 +274,19 @@ class ObservationPool:
         first, last = dataset.transition_table()
         self._first = torch.from_numpy(np.asarray(first, dtype=np.int64))
         self._last = torch.from_numpy(np.asarray(last, dtype=bool))
+        self.clip_length = clip_length
+        self._clip_starts = torch.zeros(0, dtype=torch.int64)
+        if clip_length > 0:
+            starts, offset = [], 0
+            for length in dataset.lengths:
+                starts += range(offset, offset + length - clip_length + 1)
+                offset += length
+            if not starts:
+                raise UserError(
+                    f"{dataset.path}: no video has {clip_length} frames, the clip length "
+                    "this method needs; use longer videos or a shorter clip"
+                )
+            self._clip_starts = torch.as_tensor(starts, dtype=torch.int64)
         self._labels = None
         if reward_labels is not None:
             if len(reward_labels) != len(self._first):
@@ -296,7 +312,7 @@ class ObservationPool:
 
     @staticmethod
     def _load_groundtruth(dataset) -> dict[str, torch.Tensor]:
-        from videorl.data.dataset import DatasetError
+        from videorl.data.manifest import DatasetError
 
         if not dataset.has_groundtruth:
             raise DatasetError(
@@ -333,3 +349,12 @@ class ObservationPool:
             paired_obs=None if self._paired is None else self._paired[i],
             paired_next_obs=None if self._paired is None else self._paired[i + 1],
         )
+
+    def sample_clips(self, n: int, rng: np.random.Generator) -> torch.Tensor:
+        """``n`` sub-sequences of ``clip_length`` consecutive frames of one video each, drawn
+        uniformly over all such windows: (n, L, C, H, W) uint8 or (n, L, D) states."""
+        if self.clip_length <= 0:
+            raise RuntimeError("ObservationPool.sample_clips needs clip_length > 0")
+        j = torch.from_numpy(rng.integers(0, len(self._clip_starts), size=n))
+        index = self._clip_starts[j].unsqueeze(1) + torch.arange(self.clip_length)
+        return self._frames[index]

@@ -23,8 +23,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 
-from videorl.config import ConfigError, TrainConfig, apply_overrides, load_yaml
-from videorl.train import RunDir, UserError
+from videorl.agents.registry import make_config
+from videorl.config import ConfigError, TrainConfig, load_yaml
+from videorl.errors import UserError
+from videorl.rundir import RunDir
 
 
 def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
@@ -48,7 +50,7 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
         if not isinstance(overrides, dict | type(None)):
             raise UserError(f"{path}: method {method!r} must map config keys to values")
         try:
-            cfg = apply_overrides(TrainConfig(), {**base, **(overrides or {})}).validate()
+            cfg = make_config({**base, **(overrides or {})})
         except ConfigError as exc:  # add which preset and method the bad key is in
             raise ConfigError(f"{path}: method {method!r}: {exc}") from None
         configs[str(method)] = cfg
@@ -59,13 +61,14 @@ def check_datasets(path: str | Path, configs: dict[str, TrainConfig]) -> None:
     """Every dataset, distance model and goal image a method reads must exist before any run
     starts."""
     for method, cfg in configs.items():
-        inputs = [(key, getattr(cfg, key), Path.is_dir) for key in ("obs_data", "paired_data")]
+        values = cfg.flat()
+        inputs = [(key, values.get(key), Path.is_dir) for key in ("obs_data", "paired_data")]
         for key in ("reward", "obs_rewards"):
-            kind, _, arg = getattr(cfg, key).partition(":")
+            kind, _, arg = str(values.get(key, "")).partition(":")
             if arg:  # hold:DIR is a folder; an encoder file (embedding:, tcn:) is a file
                 inputs.append((key, arg, Path.exists))
-        inputs += [("goal", goal, Path.is_file) for goal in cfg.goal]
-        inputs.append(("demo", cfg.demo, Path.is_dir))
+        inputs += [("goal", goal, Path.is_file) for goal in cfg.reward.goal]
+        inputs.append(("demo", cfg.reward.demo, Path.is_dir))
         for key, value, exists in inputs:
             if value and not exists(Path(value)):
                 raise UserError(
@@ -105,8 +108,9 @@ def sweep(preset: str | Path, seeds: int, workers: int = 1) -> tuple[Path, list[
         for seed in range(seeds):
             run = out / method / f"seed{seed}"
             # one torch thread per process when several run side by side
-            job_cfg = replace(cfg, seed=seed, threads=1 if workers > 1 else cfg.threads)
-            jobs.append((job_cfg, run, run_state(run, job_cfg.steps)))
+            threads = 1 if workers > 1 else cfg.run.threads
+            job_cfg = replace(cfg, run=replace(cfg.run, seed=seed, threads=threads))
+            jobs.append((job_cfg, run, run_state(run, job_cfg.run.steps)))
     todo = [j for j in jobs if j[2] != "finished"]
     print(f"sweep {name}: {len(configs)} method(s) x {seeds} seed(s) -> {out} "
           f"({len(jobs) - len(todo)} finished, {len(todo)} to run)")  # fmt: skip

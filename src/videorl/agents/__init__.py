@@ -1,16 +1,8 @@
-"""Learning agents: one method per file. Agents take tensors, return losses and metrics."""
+"""Learning methods: one method per file, registered in ``registry.py``. Methods take tensors
+and return losses and metrics."""
 
-from __future__ import annotations
+from videorl.agents.base import Method, Spaces, UpdateInputs
+from videorl.agents.registry import METHODS, config_help, make_config, make_method
 
-import torch
-
-from videorl.agents.rlv import RLV
-from videorl.agents.sac import SAC, Spaces
-from videorl.config import TrainConfig
-
-__all__ = ["RLV", "SAC", "Spaces", "make_agent"]
-
-
-def make_agent(spaces: Spaces, cfg: TrainConfig, device: torch.device) -> SAC:
-    """The agent ``cfg.algo`` names."""
-    return (RLV if cfg.algo == "rlv" else SAC)(spaces, cfg, device)
+__all__ = ["METHODS", "Method", "Spaces", "UpdateInputs", "config_help", "make_config",
+           "make_method"]  # fmt: skip

@@ -28,45 +28,74 @@ psi to maximise it, i.e. to minimise c3 * L_dom as Eq. 4 asks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from videorl.agents.sac import SAC, Spaces, _adam
-from videorl.config import ConfigError, TrainConfig
+from videorl.agents.base import OBSERVATIONS, ROBOT, ObservationRequest, Spaces, UpdateInputs
+from videorl.agents.common import adam, grad_reverse, inverse_loss
+from videorl.agents.sac import SAC, SAC_METRICS
+from videorl.config import NEEDS_GOAL, ConfigError, SACConfig, TrainConfig, flag, is_learned, items
 from videorl.nets import ConvEncoder, mlp
-from videorl.replay import Batch, ObservationBatch
+from videorl.replay import ObservationBatch
+
+
+@dataclass
+class RLVConfig:
+    """RLV (Schmeckpeper et al. 2020): Eq. 1-4 and Tables 2-5."""
+
+    c1: float = 1.0
+    """Eq. 4: weight of the inverse-model loss (Table 5)"""
+    c2: float = 1.0
+    """Eq. 4: weight of the RL (SAC) losses (Table 5)"""
+    c3: float = 0.0
+    """Eq. 4: weight of domain confusion; 0 disables it (Sec. 4.1-4.2), 0.001 for human videos"""
+    c_large: float = 10.0
+    """Eq. 2: reward of an observation video's last transition"""
+    c_small: float | None = None
+    """Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"""
+    inverse_hidden: list[int] = items([64, 64, 64])
+    """inverse-model MLP widths (Tables 3-4)"""
+    inverse_encoder: str = "own"
+    """own (the inverse model has its own extractor, revised appendix A) or shared (it reads the first Q function's extractor, the CoRL-version layout)"""  # noqa: E501
+    disc_hidden: list[int] = items([64, 64, 64])
+    """discriminator MLP widths (Table 5)"""
+    disc_lr: float = 3e-8
+    """discriminator learning rate (Table 5)"""
+    obs_actions: str = "inverse"
+    """observation actions from the inverse model; Fig. 8 ablations: groundtruth (the dataset's groundtruth/) or zero"""  # noqa: E501
+    obs_rewards: str = flag("rlv", "--obs-reward", metavar="SPEC")
+    """observation rewards: Eq. 2 (rlv); Fig. 8 ablations groundtruth or zero; or a learned reward such as hold:MODEL_DIR (uses goal, reward_scale; see --reward)"""  # noqa: E501
+    paired_data: str | None = None
+    """optional paired loss: a dataset of the same rollouts as obs_data rendered in the robot's domain (collect with the same --seed and policy)"""  # noqa: E501
+    paired_weight: float = 1e-6
+    """weight of the paired-feature loss (Table 5)"""
+
+    def validate(self, cfg: TrainConfig) -> None:
+        if min(self.c1, self.c2, self.c3, self.paired_weight) < 0 or self.disc_lr <= 0:
+            raise ConfigError("c1, c2, c3 and paired_weight must be >= 0 and disc_lr > 0")
+        choices = {
+            "inverse_encoder": ("own", "shared"),
+            "obs_actions": ("inverse", "groundtruth", "zero"),
+            "obs_rewards": ("rlv", "groundtruth", "zero"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed and not (
+                key == "obs_rewards" and is_learned(self.obs_rewards)
+            ):
+                raise ConfigError(
+                    f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
+                )
+        if not self.inverse_hidden or not self.disc_hidden:
+            raise ConfigError("inverse_hidden and disc_hidden must not be empty")
+        if is_learned(self.obs_rewards) and not cfg.reward.goal:
+            raise ConfigError(NEEDS_GOAL)
 
 
 def table2_c_small(env: str) -> float:
     """RLV Table 2: c_small is -1 on Acrobot (its per-step reward), 0 on the MuJoCo tasks."""
     return -1.0 if "acrobot" in env.lower() else 0.0
-
-
-class _GradReverse(torch.autograd.Function):
-    """Identity forward; multiplies the gradient by -scale backward."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
-        ctx.scale = scale
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return -ctx.scale * grad, None
-
-
-def grad_reverse(x: torch.Tensor, scale: float) -> torch.Tensor:
-    return _GradReverse.apply(x, scale)
-
-
-def inverse_loss(pred: torch.Tensor, action: torch.Tensor, discrete: bool) -> torch.Tensor:
-    """RLV Eq. 1: ||a_int - f_inv(h_int, h'_int)||^2 (mean over the batch).
-
-    Discrete actions: the cross-entropy of the inverse model's logits against the true
-    action index, the classification counterpart of Eq. 1's regression."""
-    if discrete:
-        return F.cross_entropy(pred.float(), action.view(-1).long())  # Eq. 1 (discrete)
-    return (pred.float() - action).pow(2).sum(-1).mean()  # Eq. 1
 
 
 def domain_loss(logits_int: torch.Tensor, logits_obs: torch.Tensor) -> torch.Tensor:
@@ -93,11 +122,17 @@ def reward_labels(
 class RLV(SAC):
     """SAC plus the RLV inverse model, reward labels and domain confusion.
 
-    ``update(batch, obs_batch)`` takes n robot transitions and m observation transitions.
+    Each update takes n robot transitions and m observation transitions.
     """
 
-    def __init__(self, spaces: Spaces, cfg: TrainConfig, device: torch.device) -> None:
-        super().__init__(spaces, cfg, device)
+    Config = RLVConfig
+    needs = frozenset({ROBOT, OBSERVATIONS})
+
+    def __init__(
+        self, spaces: Spaces, sac: SACConfig, cfg: RLVConfig, device: torch.device, task: str
+    ) -> None:
+        super().__init__(spaces, sac, device)
+        self.rlv = cfg
         if not self.pixels and cfg.c3 > 0:
             raise ConfigError(
                 "c3 > 0 (domain confusion) needs pixel observations: it trains an image "
@@ -105,11 +140,11 @@ class RLV(SAC):
             )
         if not self.pixels and cfg.paired_data:
             raise ConfigError("paired_data needs pixel observations; remove it for state tasks")
-        self.c_small = cfg.c_small if cfg.c_small is not None else table2_c_small(cfg.env)
+        self.c_small = cfg.c_small if cfg.c_small is not None else table2_c_small(task)
         self.own_encoder = self.pixels and cfg.inverse_encoder == "own"
         if self.own_encoder:
             h, w, c = spaces.obs_shape
-            self.inverse_encoder = ConvEncoder((c, h, w), cfg.conv_channels)
+            self.inverse_encoder = ConvEncoder((c, h, w), sac.conv_channels)
             feat = self.inverse_encoder.out_dim
         elif self.pixels:
             feat = (
@@ -124,17 +159,32 @@ class RLV(SAC):
         inverse_params = list(self.inverse.parameters())
         if self.own_encoder:
             inverse_params += list(self.inverse_encoder.parameters())
-        self.inverse_opt = _adam(inverse_params, cfg.lr)
+        self.inverse_opt = adam(inverse_params, sac.lr)
         self.disc_opt = (
-            _adam(self.discriminator.parameters(), cfg.disc_lr) if self.discriminator else None
+            adam(self.discriminator.parameters(), cfg.disc_lr) if self.discriminator else None
+        )
+
+    @classmethod
+    def build(cls, spaces: Spaces, cfg: TrainConfig, device: torch.device) -> RLV:
+        return cls(spaces, cfg.sac, cfg.method, device, task=cfg.run.env)
+
+    @classmethod
+    def observation_request(cls, cfg: TrainConfig) -> ObservationRequest:
+        """Ground truth when an ablation reads it (and for the label diagnostic where the
+        dataset has it), the paired dataset, and a learned reward's labels."""
+        rlv = cfg.method
+        return ObservationRequest(
+            groundtruth="groundtruth" in (rlv.obs_actions, rlv.obs_rewards),
+            paired_data=rlv.paired_data,
+            reward_labels=rlv.obs_rewards if is_learned(rlv.obs_rewards) else None,
         )
 
     @property
     def metric_names(self) -> list[str]:
-        names = ["inverse_loss", "obs_label_error"]
+        names = SAC_METRICS + ["inverse_loss", "obs_label_error"]
         if self.discriminator is not None:
             names += ["disc_loss", "disc_acc"]
-        if self.cfg.paired_data:
+        if self.rlv.paired_data:
             names.append("paired_loss")
         return names
 
@@ -156,7 +206,7 @@ class RLV(SAC):
         Inverse model, discrete: the most likely action index (argmax of the logits), stored
         like the robot's actions as a float index of shape (m, 1). ``zero``: the zero vector,
         or action index 0 for discrete actions. ``groundtruth``: the dataset's actions."""
-        mode, m = self.cfg.obs_actions, pred_obs.shape[0]
+        mode, m = self.rlv.obs_actions, pred_obs.shape[0]
         width = 1 if self.discrete else self.spaces.action_dim
         if mode == "groundtruth":
             return obs_batch.gt_action.to(self.device).view(m, width).float()
@@ -179,10 +229,10 @@ class RLV(SAC):
         if obs_batch.reward_label is not None:
             labels = obs_batch.reward_label.to(self.device)
             return labels, torch.zeros_like(labels)
-        reward, terminated = reward_labels(last, self.cfg.c_large, self.c_small)
-        if self.cfg.obs_rewards == "zero":
+        reward, terminated = reward_labels(last, self.rlv.c_large, self.c_small)
+        if self.rlv.obs_rewards == "zero":
             reward = torch.zeros_like(reward)
-        elif self.cfg.obs_rewards == "groundtruth":
+        elif self.rlv.obs_rewards == "groundtruth":
             reward = obs_batch.gt_reward.to(self.device).float()
         return reward, terminated
 
@@ -205,8 +255,8 @@ class RLV(SAC):
 
         Backward of the returned loss gives phi the gradient of -L_dom and the encoder the
         gradient of c3 * L_dom (Eq. 3-4): the encoder learns to confuse the discriminator."""
-        logits_int = self.discriminator(grad_reverse(h_int, self.cfg.c3)).squeeze(-1)
-        logits_obs = self.discriminator(grad_reverse(h_obs, self.cfg.c3)).squeeze(-1)
+        logits_int = self.discriminator(grad_reverse(h_int, self.rlv.c3)).squeeze(-1)
+        logits_obs = self.discriminator(grad_reverse(h_obs, self.rlv.c3)).squeeze(-1)
         loss = domain_loss(logits_int, logits_obs)  # Eq. 3
         with torch.no_grad():
             correct = (logits_int > 0).float().sum() + (logits_obs <= 0).float().sum()
@@ -215,15 +265,16 @@ class RLV(SAC):
 
     # -- one gradient step (Algorithm 1, lines 9-16) ---------------------------------------
     def combine(
-        self, batch: Batch, obs_batch: ObservationBatch
+        self, batch, obs_batch: ObservationBatch
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Observations of the n + m rows (robot first), augmented, on the device."""
         obs = torch.cat([batch.obs, obs_batch.obs])
         next_obs = torch.cat([batch.next_obs, obs_batch.next_obs])
         return self.augment(obs, next_obs)
 
-    def update(self, batch: Batch, obs_batch: ObservationBatch) -> dict[str, torch.Tensor]:
-        cfg, n = self.cfg, len(batch)
+    def update(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
+        batch, obs_batch = inputs.robot, inputs.observations
+        cfg, n = self.rlv, len(batch)
         obs, next_obs = self.combine(batch, obs_batch)
         action_int = batch.action.to(self.device)
 
@@ -277,7 +328,7 @@ class RLV(SAC):
             obs_batch.paired_obs,
             obs_batch.paired_next_obs,
         ]
-        h = self.inverse_features(self._prep(torch.cat(frames)))
+        h = self.inverse_features(self.to_device(torch.cat(frames)))
         h_obs, h_pair = h.chunk(2)
         return (h_obs - h_pair).float().pow(2).sum(-1).mean()
 

@@ -17,48 +17,28 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from videorl.config import TrainConfig
+from videorl.agents.base import Method, Spaces, UpdateInputs
+from videorl.agents.common import adam
+from videorl.config import SACConfig, TrainConfig
 from videorl.data.augment import random_shift
 from videorl.nets import CategoricalActor, ConvEncoder, GaussianActor, TwinQ
-from videorl.replay import Batch
+
+SAC_METRICS = ["critic_loss", "actor_loss", "alpha_loss", "alpha", "entropy", "q_mean"]
 
 
-@dataclass(frozen=True)
-class Spaces:
-    """What an agent needs to know about an environment, without importing it."""
+class SAC(Method):
+    """SAC agent: ``act`` for rollouts, ``update`` for one gradient step on robot transitions.
 
-    obs_shape: tuple[int, ...]
-    pixels: bool
-    action_dim: int  # continuous: number of dimensions; discrete: number of actions
-    discrete: bool
+    Methods built on SAC (RLV, ...) subclass it and use its public pieces: ``augment``,
+    ``critic_features``, ``actor_features``, ``td_target``, ``critic_loss``,
+    ``actor_alpha_step`` and ``update_targets``."""
 
-    def __post_init__(self) -> None:
-        if self.pixels and len(self.obs_shape) != 3:
-            raise ValueError(f"Spaces.obs_shape must be (H, W, 3) for pixels, got {self.obs_shape}")
-        if not self.pixels and len(self.obs_shape) != 1:
-            raise ValueError(f"Spaces.obs_shape must be 1-D for states, got {self.obs_shape}")
-        if self.action_dim < 1:
-            raise ValueError("Spaces.action_dim must be positive")
-
-
-def _adam(params, lr: float) -> torch.optim.Adam:
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(params, lr=lr, foreach=True)
-
-
-class SAC(nn.Module):
-    """SAC agent: ``act`` for rollouts, ``update`` for one gradient step on a Batch."""
-
-    def __init__(self, spaces: Spaces, cfg: TrainConfig, device: torch.device) -> None:
+    def __init__(self, spaces: Spaces, cfg: SACConfig, device: torch.device) -> None:
         super().__init__()
         self.spaces, self.cfg, self.device = spaces, cfg, device
         self.discrete = spaces.discrete
@@ -107,9 +87,9 @@ class SAC(nn.Module):
             critic_params += list(self.q_encoders.parameters())
             actor_params += list(self.actor_encoder.parameters())
         self._actor_params = actor_params
-        self.critic_opt = _adam(critic_params, cfg.lr)
-        self.actor_opt = _adam(actor_params, cfg.lr)
-        self.alpha_opt = _adam([self.log_alpha], cfg.lr)
+        self.critic_opt = adam(critic_params, cfg.lr)
+        self.actor_opt = adam(actor_params, cfg.lr)
+        self.alpha_opt = adam([self.log_alpha], cfg.lr)
         self.autocast = lambda: torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"
         )
@@ -119,8 +99,12 @@ class SAC(nn.Module):
             self._online += list(self.q_encoders.parameters())
             self._target += list(self.target_q_encoders.parameters())
 
+    @classmethod
+    def build(cls, spaces: Spaces, cfg: TrainConfig, device: torch.device) -> SAC:
+        return cls(spaces, cfg.sac, device)
+
     # -- features ------------------------------------------------------------------------
-    def _prep(self, obs: torch.Tensor) -> torch.Tensor:
+    def to_device(self, obs: torch.Tensor) -> torch.Tensor:
         obs = obs.to(self.device, non_blocking=True)
         return obs if self.pixels else obs.float()
 
@@ -151,8 +135,7 @@ class SAC(nn.Module):
 
     @property
     def metric_names(self) -> list[str]:
-        """Metrics ``update`` returns beyond SAC's own (train.TRAIN_KEYS); none for SAC."""
-        return []
+        return list(SAC_METRICS)
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -185,7 +168,7 @@ class SAC(nn.Module):
         self, obs: torch.Tensor, next_obs: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Move a batch's observations to the device; random-shift pixels (per sample)."""
-        obs, next_obs = self._prep(obs), self._prep(next_obs)
+        obs, next_obs = self.to_device(obs), self.to_device(next_obs)
         if self.pixels and self.cfg.augment:
             obs = random_shift(obs, self.cfg.aug_pad)
             next_obs = random_shift(next_obs, self.cfg.aug_pad)
@@ -243,8 +226,9 @@ class SAC(nn.Module):
         alpha_loss = (self.log_alpha * (entropy - self.target_entropy)).mean()  # SAC Eq. 18
         return actor_loss, alpha_loss, entropy.mean()
 
-    def update(self, batch: Batch) -> dict[str, torch.Tensor]:
+    def update(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
         """One gradient step of critics, actor and temperature, then the target update."""
+        batch = inputs.robot
         obs, next_obs = self.augment(batch.obs, batch.next_obs)
         action = batch.action.to(self.device)
         reward = batch.reward.to(self.device)

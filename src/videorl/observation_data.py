@@ -1,0 +1,77 @@
+"""A method's observation videos, loaded for the loop: the dataset checked against the task,
+an optional paired dataset, and optional learned reward labels, in one ObservationPool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from videorl.agents.base import ObservationRequest, Spaces
+from videorl.config import TrainConfig
+from videorl.errors import UserError
+from videorl.replay import ObservationPool
+from videorl.rollout import make_env, scale_seeds
+
+
+def load_observation_pool(
+    cfg: TrainConfig, spaces: Spaces, request: ObservationRequest
+) -> tuple[ObservationPool, dict[str, Any] | None]:
+    """D_obs from ``cfg.videos.obs_data``; its observations must match the robot's. With a
+    learned ``request.reward_labels`` (e.g. hold:MODEL_DIR) every transition is labelled once
+    with it; returns (pool, that reward's resolved info or None)."""
+    from videorl.data.dataset import VideoDataset
+
+    ds = VideoDataset(cfg.videos.obs_data)
+    check_matches(ds, spaces, cfg.run.env, "--obs-data")
+    paired = None
+    if request.paired_data:
+        paired = VideoDataset(request.paired_data)
+        check_matches(paired, spaces, cfg.run.env, "paired_data")
+    labels, info = None, None
+    if request.reward_labels:
+        labels, info = learned_labels(cfg, request.reward_labels, ds)
+    # Ground truth also feeds diagnostics when the dataset has it; it trains nothing unless
+    # the method asked for it (an ablation), and then it must be there.
+    pool = ObservationPool(
+        ds, groundtruth=request.groundtruth or ds.has_groundtruth, paired=paired,
+        reward_labels=labels, clip_length=request.clip_length,
+    )  # fmt: skip
+    return pool, info
+
+
+def learned_labels(cfg: TrainConfig, spec: str, ds) -> tuple[np.ndarray, dict]:
+    """The learned reward ``spec`` of every observation transition (f_i, f_{i+1}), in the
+    dataset's transition order: the reward the robot gets for reaching f_{i+1} with the same
+    goal, scale T and history, without the sparse task reward (videos have none)."""
+    from videorl.rewards.shaping import build_goal_reward
+
+    env = make_env(cfg.run.env)
+    try:
+        reward, info = build_goal_reward(cfg.reward, spec, env, scale_seeds(cfg.run.seed))
+    finally:
+        env.close()
+    labels = []
+    for video in ds:
+        reward.reset(np.asarray(video[0]))
+        labels += [reward.step(np.asarray(frame), 0.0) for frame in video[1:]]
+    return np.asarray(labels, dtype=np.float32), info
+
+
+def check_matches(ds, spaces: Spaces, env: str, flag: str) -> None:
+    """A dataset's observations must be what the task observes (kind and shape)."""
+    pixels = ds.kind == "frames"
+    if pixels != spaces.pixels:
+        have = "video frames" if pixels else "state observations"
+        want = "pixels" if spaces.pixels else "states"
+        raise UserError(
+            f"{flag} {ds.path} holds {have} but {env} observes {want}; collect the dataset "
+            f"from the same task (videorl collect --env {env})"
+        )
+    if tuple(ds.obs_shape) != tuple(spaces.obs_shape):
+        what = "image size" if pixels else "observation size"
+        fix = "re-import with --size matching the task" if pixels else "collect it from this task"
+        raise UserError(
+            f"{flag} {ds.path} has {what} {ds.obs_shape} but {env} observes "
+            f"{tuple(spaces.obs_shape)}; {fix}"
+        )

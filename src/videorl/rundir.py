@@ -1,0 +1,143 @@
+"""The run-folder contract every tool reads: ``config.yaml`` (the resolved config, in
+sections), ``metrics.csv`` (one row per evaluation), ``tb/`` (TensorBoard), ``checkpoints/``
+(``latest.pt`` with everything to resume, ``step_*.pt`` and ``best.pt`` policies) and, for
+a learned reward, ``reward.json`` (its resolved scale and goal distances)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from videorl import atomic
+from videorl.config import TrainConfig
+from videorl.errors import UserError
+
+RUN_COLUMNS_HEAD = ["step", "episodes", "eval_return", "eval_success"]
+RUN_COLUMNS_TAIL = ["train_return", "steps_per_second", "wall_time"]
+
+
+def metric_columns(method_metrics: list[str]) -> list[str]:
+    """metrics.csv header: evaluation columns, the method's own metrics, then run columns."""
+    return RUN_COLUMNS_HEAD + list(method_metrics) + RUN_COLUMNS_TAIL
+
+
+class RunDir:
+    """Paths of one run folder, and its config."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config = self.path / "config.yaml"
+        self.metrics = self.path / "metrics.csv"
+        self.reward = self.path / "reward.json"
+        self.tb = self.path / "tb"
+        self.checkpoints = self.path / "checkpoints"
+        self.latest = self.checkpoints / "latest.pt"
+        self.best = self.checkpoints / "best.pt"
+
+    def snapshot(self, step: int) -> Path:
+        return self.checkpoints / f"step_{step:09d}.pt"
+
+    def snapshots(self) -> list[tuple[int, Path]]:
+        found = []
+        for p in self.checkpoints.glob("step_*.pt"):
+            try:
+                found.append((int(p.stem.split("_")[1]), p))
+            except ValueError:
+                continue
+        return sorted(found)
+
+    def read_config_dict(self) -> dict[str, Any]:
+        if not self.config.is_file():
+            raise UserError(f"{self.path} is not a videorl run folder (no config.yaml)")
+        data = yaml.safe_load(self.config.read_text())
+        if not isinstance(data, dict):
+            raise UserError(f"{self.config} is not a videorl config (not a mapping)")
+        return data
+
+    def read_config(self) -> TrainConfig:
+        from videorl.agents.registry import make_config
+
+        return make_config(config_values(self.read_config_dict()))
+
+    def write_config(self, cfg: TrainConfig, reward_info: dict | None = None) -> None:
+        atomic.write_text(self.config, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        if reward_info is not None:  # the learned reward as resolved (T, d(g, g), ...)
+            atomic.write_text(self.reward, json.dumps(reward_info, indent=1))
+
+
+def flat_config(data: dict[str, Any]) -> dict[str, Any]:
+    """A config.yaml's keys and values with the sections merged (only the keys its method
+    reads), without validating them: what a tool that compares runs looks at."""
+    data = config_values(data)
+    if "run" not in data:
+        return dict(data)
+    return {k: v for section in data.values() if isinstance(section, dict) for k, v in section.items()}  # noqa: E501
+
+
+def config_values(data: dict[str, Any]) -> dict[str, Any]:
+    """A config.yaml's values for ``make_config``. Runs written before configs had sections
+    hold every method's keys flat; the keys the run's method does not read are dropped."""
+    if "run" in data:
+        return data
+    from videorl.agents.registry import sections_of
+
+    sections = sections_of(str(data.get("algo", "sac")))
+    read = {f.name for cls in sections.values() for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in read}
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
+    """metrics.csv as floats (an empty cell is NaN)."""
+    path = RunDir(run_dir).metrics
+    if not path.is_file():
+        raise UserError(f"{run_dir}: no metrics.csv (is it a videorl run folder?)")
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: float(v) if v else math.nan for k, v in row.items()} for row in rows]
+
+
+class MetricsLog:
+    """metrics.csv (one row per evaluation) plus TensorBoard scalars."""
+
+    def __init__(self, run: RunDir, resume_step: int | None, columns: list[str]) -> None:
+        self.run = run
+        self.columns = columns
+        rows: list[dict[str, str]] = []
+        if resume_step is not None and run.metrics.is_file():
+            with run.metrics.open() as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+        with atomic.atomic_path(run.metrics) as tmp, tmp.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tb = SummaryWriter(str(run.tb), purge_step=resume_step)
+
+    def write(self, row: dict[str, float]) -> None:
+        with self.run.metrics.open("a", newline="") as fh:
+            csv.DictWriter(fh, fieldnames=self.columns).writerow(
+                {k: _fmt(row.get(k, math.nan)) for k in self.columns}
+            )
+        step = int(row["step"])
+        for key, value in row.items():
+            if key not in ("step", "wall_time") and not math.isnan(float(value)):
+                group = "eval" if key.startswith("eval_") else "train"
+                self.tb.add_scalar(f"{group}/{key}", float(value), step)
+        self.tb.flush()
+
+    def close(self) -> None:
+        self.tb.close()
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    value = float(value)
+    return "" if math.isnan(value) else f"{value:.6g}"
