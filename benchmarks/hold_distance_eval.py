@@ -18,7 +18,9 @@ from pathlib import Path
 import yaml
 
 from videorl.rewards.baselines import PixelDistance
-from videorl.rewards.hold import CONFIG_FILE, evaluate_model, load_distance_model, load_videos
+from videorl.rewards.distance_data import load_videos
+from videorl.rewards.distance_metrics import evaluate_model
+from videorl.rewards.hold import CONFIG_FILE, load_distance_model
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -21,7 +21,7 @@ import numpy as np
 from videorl.agents.rlv import table2_c_small
 from videorl.config import TrainConfig
 from videorl.data.dataset import VideoDataset
-from videorl.rewards.hold import spearman
+from videorl.rewards.distance_metrics import spearman
 from videorl.train import learned_labels
 
 RESULTS = Path(__file__).parent / "results"
@@ -29,7 +29,7 @@ RESULTS = Path(__file__).parent / "results"
 
 def auc(score: np.ndarray, positive: np.ndarray) -> float:
     """Probability that a positive outscores a negative (ties count half)."""
-    from videorl.rewards.hold import _ranks
+    from videorl.rewards.distance_metrics import _ranks
 
     ranks = _ranks(score) + 1
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())

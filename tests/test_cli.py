@@ -102,7 +102,7 @@ def test_help_config_lists_keys():
 def test_only_user_errors_become_one_line_exits(monkeypatch):
     from videorl import cli
     from videorl.config import ConfigError
-    from videorl.data.dataset import DatasetError
+    from videorl.data.manifest import DatasetError
     from videorl.envs import UnknownDomainError, UnknownEnvError
     from videorl.errors import UserError
 

@@ -7,10 +7,11 @@ import sys
 import numpy as np
 import pytest
 
+from videorl.agents.registry import make_config
 from videorl.collect import collect
-from videorl.config import TrainConfig
 from videorl.data.dataset import VideoDataset
-from videorl.train import UserError, train
+from videorl.errors import UserError
+from videorl.train import train
 
 
 def tree_bytes(root):
@@ -44,7 +45,7 @@ def test_pixel_task_in_human_domain(tmp_path):
     out = collect("visual-pusher", "expert", 1, tmp_path / "h", domain="human", progress=False)
     ds = VideoDataset(out)
     assert ds.kind == "frames" and ds[0].shape == (101, 48, 48, 3) and ds[0].dtype == np.uint8
-    assert ds.manifest["domain"] == "human"
+    assert ds.manifest.domain == "human"
 
 
 def test_expert_noise_makes_a_worse_demonstrator(tmp_path):
@@ -58,7 +59,7 @@ def test_expert_noise_makes_a_worse_demonstrator(tmp_path):
 
 
 def test_checkpoint_policy_and_wrong_env(tmp_path):
-    cfg = TrainConfig(env="acrobot", steps=300, eval_every=150, eval_episodes=1,
+    cfg = make_config(env="acrobot", steps=300, eval_every=150, eval_episodes=1,
                       initial_steps=100, batch_size=32, hidden=[16], threads=1)  # fmt: skip
     run = train(cfg, tmp_path / "run", progress=False)
     out = collect("acrobot", f"checkpoint:{run.path}@150", 2, tmp_path / "ck", progress=False)

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videorl.data import FORMAT_VERSION, DatasetError, DatasetWriter, VideoDataset, summarize
+from videorl.data import (
+    FORMAT_VERSION,
+    DatasetError,
+    DatasetWriter,
+    Manifest,
+    VideoDataset,
+    summarize,
+)
 
 SIZE = 6
 
@@ -72,21 +79,19 @@ def test_round_trip_frames_and_manifest(tmp_path):
     assert not ds[0].flags.writeable
 
     m = ds.manifest
-    assert m["format_version"] == FORMAT_VERSION
-    assert (m["task"], m["domain"], m["source"], m["kind"]) == (
-        "pusher",
-        "robot",
-        "collected",
-        "frames",
-    )
-    assert m["image_size"] == [SIZE, SIZE] and m["obs_dim"] is None
-    assert m["fps"] == 10.0 and m["num_episodes"] == 3 and m["episode_lengths"] == [5, 3, 4]
-    assert m["success_rate"] == pytest.approx(2 / 3) and m["mean_return"] == pytest.approx(3.0)
-    assert m["provenance"]["command"] == "videorl collect --task pusher"
-    assert m["provenance"]["seed"] == 3
-    assert m["provenance"]["videorl_version"]
-    assert "created" not in m["provenance"]  # no wall clock: seeded datasets are byte-identical
-    assert m["has_groundtruth"] is True and m["groundtruth_fields"] == ["actions", "rewards"]
+    assert m.format_version == FORMAT_VERSION
+    assert (m.task, m.domain, m.source, m.kind) == ("pusher", "robot", "collected", "frames")
+    assert m.image_size == [SIZE, SIZE] and m.obs_dim is None
+    assert m.fps == 10.0 and m.num_episodes == 3 and m.episode_lengths == [5, 3, 4]
+    assert m.success_rate == pytest.approx(2 / 3) and m.mean_return == pytest.approx(3.0)
+    assert m.provenance["command"] == "videorl collect --task pusher"
+    assert m.provenance["seed"] == 3
+    assert m.provenance["videorl_version"]
+    assert "created" not in m.provenance  # no wall clock: seeded datasets are byte-identical
+    assert m.has_groundtruth is True and m.groundtruth_fields == ["actions", "rewards"]
+    # The manifest object writes back exactly the file it was read from.
+    assert m.to_json() == (path / "manifest.json").read_text()
+    assert Manifest.from_json(m.to_json()) == m
 
     gt = ds.groundtruth(1)
     np.testing.assert_array_equal(gt["actions"], np.full((2, 2), 1, dtype=np.float32))
@@ -109,11 +114,11 @@ def test_round_trip_observations_and_no_groundtruth(tmp_path):
             w.add_episode(o)
     ds = VideoDataset(tmp_path / "ds")
     assert ds.kind == "observations" and ds.obs_shape == (5,)
-    assert ds.manifest["obs_dim"] == 5 and ds.manifest["image_size"] is None
+    assert ds.manifest.obs_dim == 5 and ds.manifest.image_size is None
     for a, b in zip(obs, ds):
         np.testing.assert_array_equal(a, b)
     assert ds.groundtruth(0) is None
-    assert ds.manifest["success_rate"] is None and ds.manifest["mean_return"] is None
+    assert ds.manifest.success_rate is None and ds.manifest.mean_return is None
 
 
 # -- validation errors -----------------------------------------------------------------
@@ -207,6 +212,16 @@ def test_validation_error_names_file_and_field(tmp_path, case):
     msg = str(info.value)
     assert file in msg and field in msg, msg
     assert "\n" not in msg
+
+
+def test_manifest_validates_itself_and_is_frozen(tmp_path):
+    m = VideoDataset(make_dataset(tmp_path / "ds")).manifest
+    with pytest.raises(DatasetError, match="field 'fps' is -1, expected a positive number"):
+        Manifest(**{**m.to_dict(), "fps": -1})
+    with pytest.raises(DatasetError, match="^where.json: field 'kind' is 'x'"):
+        Manifest.from_dict({**m.to_dict(), "kind": "x"}, "where.json")
+    with pytest.raises(AttributeError):
+        m.fps = 5.0
 
 
 def test_missing_folder_and_missing_groundtruth(tmp_path):
@@ -361,7 +376,7 @@ def test_summarize_reports_the_dataset(tmp_path):
 def test_save_npz_is_byte_deterministic_and_loadable(tmp_path):
     import time
 
-    from videorl.data.dataset import save_npz
+    from videorl.data.writer import save_npz
 
     arrays = {"frames": np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)}
     save_npz(tmp_path / "a.npz", arrays)

@@ -15,7 +15,8 @@ from videorl.envs import (
     make_env,
     preview_domains,
 )
-from videorl.envs.domains import HandPose, HandStyle, Recolor, hand_geoms
+from videorl.envs.appearance import HandStyle, Recolor
+from videorl.envs.hand import HandPose, hand_geoms
 
 ACROBOT_DOMAINS = ("robot", "recolor", "lighting", "camera")
 

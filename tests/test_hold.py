@@ -12,9 +12,10 @@ import pytest
 import torch
 from gymnasium import spaces
 
+from videorl.agents.registry import make_config
 from videorl.cli import main
-from videorl.config import ConfigError, TrainConfig
-from videorl.data.dataset import DatasetWriter
+from videorl.config import ConfigError, RewardConfig
+from videorl.data.writer import DatasetWriter
 from videorl.nets import ResNet
 from videorl.rewards.baselines import (
     EncoderDistance,
@@ -25,19 +26,15 @@ from videorl.rewards.baselines import (
     read_goal,
     write_png,
 )
+from videorl.rewards.distance_data import history_index, sample_pairs, sample_windows
+from videorl.rewards.distance_metrics import evaluate_model, ranking_metrics, spearman
+from videorl.rewards.distance_training import train_hold
 from videorl.rewards.hold import (
     HoldC,
     HoldConfig,
     HoldR,
-    evaluate_model,
-    history_index,
     load_distance_model,
-    ranking_metrics,
     regression_loss,
-    sample_pairs,
-    sample_windows,
-    spearman,
-    train_hold,
     triplet_loss,
     triplet_masks,
 )
@@ -155,7 +152,7 @@ def test_resnet_weights_load_into_stacked_frame_input(tmp_path):
     torch.save(src.state_dict(), file)
     cfg = HoldConfig(model="hold-r", backbone="resnet18", history=3, weights=str(file))
     model = HoldR(cfg)
-    from videorl.rewards.hold import _load_resnet_weights
+    from videorl.rewards.distance_training import _load_resnet_weights
 
     _load_resnet_weights(model, str(file))
     w = model.net.conv1.weight
@@ -308,8 +305,7 @@ class BrightnessEnv(gym.Env):
 def test_build_goal_reward_auto_scale_and_goal_conditioned_observation(tmp_path):
     write_png(flat(200), tmp_path / "g1.png")
     write_png(flat(100), tmp_path / "g0.png")
-    cfg = TrainConfig(env="x", reward="pixel-l2", goal=[str(tmp_path / "g1.png")],
-                      env_reward_weight=0.0)  # fmt: skip
+    cfg = RewardConfig(reward="pixel-l2", goal=[str(tmp_path / "g1.png")], env_reward_weight=0.0)
     env = BrightnessEnv()
     reward, info = build_goal_reward(cfg, "pixel-l2", env, list(range(10)))
     wrapped = LearnedRewardWrapper(env, reward, goal_conditioned=False)
@@ -320,9 +316,7 @@ def test_build_goal_reward_auto_scale_and_goal_conditioned_observation(tmp_path)
     assert np.mean(initial) == pytest.approx(-1 / 3, rel=1e-4)
     # goal-conditioned chain: the observation carries the current goal image
     chain = [str(tmp_path / "g0.png"), str(tmp_path / "g1.png")]
-    cfg2 = TrainConfig(
-        env="x", reward="pixel-l2", goal=chain, reward_scale="2", goal_conditioned=True
-    )
+    cfg2 = RewardConfig(reward="pixel-l2", goal=chain, reward_scale="2", goal_conditioned=True)
     reward2, info2 = build_goal_reward(cfg2, "pixel-l2", env, [])
     assert info2["scale"] == 2.0
     env2 = LearnedRewardWrapper(BrightnessEnv(), reward2, goal_conditioned=True)
@@ -365,11 +359,13 @@ def test_goal_image_must_match_the_observation_size(tmp_path):
 
 def test_config_requires_a_goal_for_learned_rewards():
     with pytest.raises(ConfigError, match="needs a goal image"):
-        TrainConfig(reward="hold:m").validate()
+        make_config(reward="hold:m")
     with pytest.raises(ConfigError, match="reward_scale"):
-        TrainConfig(reward="pixel-l2", goal=["g.png"], reward_scale="-1").validate()
+        make_config(reward="pixel-l2", goal=["g.png"], reward_scale="-1")
     with pytest.raises(ConfigError, match="demonstration"):
-        TrainConfig(reward="tcn:m", goal=["g.png"]).validate()
+        make_config(reward="tcn:m", goal=["g.png"])
+    with pytest.raises(ConfigError, match="needs a goal image"):
+        make_config(algo="rlv", obs_data="d", obs_rewards="hold:m")
 
 
 def test_a_model_refuses_frames_of_another_size():
@@ -479,8 +475,7 @@ def test_cli_train_then_eval_end_to_end(tmp_path):
 
 # -- in the training loop ---------------------------------------------------------------
 PIXEL_TINY = dict(
-    steps=100, eval_every=50, eval_episodes=1, initial_steps=20, batch_size=16,
-    obs_batch_size=16, encoder="fast", conv_channels=[8], pixel_hidden=[32], threads=1,
+    steps=100, eval_every=50, eval_episodes=1, initial_steps=20, batch_size=16, encoder="fast", conv_channels=[8], pixel_hidden=[32], threads=1,
 )  # fmt: skip
 
 
@@ -500,7 +495,7 @@ def pusher_goal(tmp_path_factory):
 
 
 def test_learned_reward_run_records_its_scale_and_resumes_exactly(tmp_path, pusher_goal):
-    cfg = TrainConfig(env="visual-pusher", reward="pixel-l2", goal=[str(pusher_goal)],
+    cfg = make_config(env="visual-pusher", reward="pixel-l2", goal=[str(pusher_goal)],
                       env_reward_weight=0.0, **PIXEL_TINY)  # fmt: skip
     straight = train_run(cfg, tmp_path / "a")
     info = json.loads((straight / "reward.json").read_text())
@@ -511,7 +506,7 @@ def test_learned_reward_run_records_its_scale_and_resumes_exactly(tmp_path, push
     assert float(rows[-1]["eval_return"]) >= 0  # eval reports the task's own reward
     import dataclasses
 
-    train_run(dataclasses.replace(cfg, steps=50), tmp_path / "b")
+    train_run(dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, steps=50)), tmp_path / "b")
     resumed = train_run(cfg, tmp_path / "b", resume=True)
     keys = ["step", "eval_return", "train_return", "critic_loss"]
     assert [[r[k] for k in keys] for r in read_rows(resumed)] == [
@@ -528,15 +523,15 @@ def train_run(cfg, out, resume=False):
 def test_rlv_obs_rewards_label_videos_with_the_learned_reward(tmp_path, pusher_goal):
     from videorl.collect import collect
     from videorl.data.dataset import VideoDataset
-    from videorl.train import learned_labels
+    from videorl.observation_data import learned_labels
 
     data = collect("visual-pusher", "random", 2, tmp_path / "obs", progress=False)
-    cfg = TrainConfig(
+    cfg = make_config(
         env="visual-pusher", algo="rlv", obs_data=str(data), obs_rewards="pixel-l2",
         goal=[str(pusher_goal)], reward_scale="4",
     )  # fmt: skip
     ds = VideoDataset(data)
-    labels, info = learned_labels(cfg, ds)
+    labels, info = learned_labels(cfg, "pixel-l2", ds)
     assert labels.shape == (ds.num_transitions,) and info["scale"] == 4.0
     goal = read_goal(pusher_goal, ds.obs_shape).astype(np.float64) / 255
     second = np.asarray(ds[0][1], np.float64) / 255
@@ -544,12 +539,11 @@ def test_rlv_obs_rewards_label_videos_with_the_learned_reward(tmp_path, pusher_g
     # and the RLV agent uses them, with no terminal at the video's end
     from videorl.agents.rlv import RLV
     from videorl.replay import ObservationPool
-    from videorl.train import spaces_from_env
+    from videorl.rollout import make_env, spaces_from_env
 
     pool = ObservationPool(ds, reward_labels=labels)
     batch = pool.sample(64, np.random.default_rng(0))
-    agent = RLV(spaces_from_env(__import__("videorl.train").train.make_env("visual-pusher")),
-                cfg.validate(), torch.device("cpu"))  # fmt: skip
+    agent = RLV.build(spaces_from_env(make_env("visual-pusher")), cfg, torch.device("cpu"))
     reward, terminated = agent.label_rewards(batch)
     assert torch.equal(reward, batch.reward_label) and not terminated.any()
     assert batch.last.any()  # video ends were sampled, and still are not terminal

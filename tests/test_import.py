@@ -73,8 +73,8 @@ def test_video_of_n_frames_becomes_episode_of_n_frames(tmp_path):
     s, s_next, is_last = ds.sample_transitions(200, np.random.default_rng(0))
     np.testing.assert_allclose(s_next.mean((1, 2, 3)) - s.mean((1, 2, 3)), 10, atol=4)
     assert is_last.any() and not is_last.all()
-    assert ds.manifest["fps"] == 15.0 and ds.manifest["source"] == "imported"
-    assert ds.manifest["episode_names"] == [str(video)]
+    assert ds.manifest.fps == 15.0 and ds.manifest.source == "imported"
+    assert ds.manifest.episode_names == [str(video)]
 
 
 def test_frame_folder_of_n_frames_in_numeric_order(tmp_path):
@@ -97,7 +97,7 @@ def test_fps_subsampling_keeps_nearest_frames(tmp_path):
     video = write_video(tmp_path / "clip.mp4", brightness_ramp(22), fps=20)
     path, _ = import_videos([str(video)], tmp_path / "ds", fps=10, progress=False)
     ds = VideoDataset(path)
-    assert ds.lengths == [11] and ds.manifest["fps"] == 10.0
+    assert ds.lengths == [11] and ds.manifest.fps == 10.0
     np.testing.assert_allclose(ds[0].reshape(11, -1).mean(1), 20 * np.arange(11), atol=3)
 
 
@@ -207,7 +207,7 @@ def test_folder_of_videos_and_summary(tmp_path):
     )
     ds = VideoDataset(path)
     assert ds.lengths == [4, 6, 5]
-    assert (ds.manifest["task"], ds.manifest["domain"]) == ("pusher", "human")
+    assert (ds.manifest.task, ds.manifest.domain) == ("pusher", "human")
     text = summarize(path)
     assert re.search(r"^source\s+imported$", text, re.M)
     assert re.search(r"^success rate\s+unknown$", text, re.M)

@@ -41,7 +41,7 @@ def test_mean_and_standard_error_hand_checked(tmp_path):
     assert sems == pytest.approx([0.0, math.sqrt(13 / 3)])
 
 
-def test_steps_to_threshold_and_ratio_to_sac(tmp_path):
+def test_steps_to_threshold_and_ratio_to_baseline(tmp_path):
     runs = [
         fake_run(tmp_path, "sac0", "sac", 0, [-100, -100, -90, -80]),
         fake_run(tmp_path, "sac1", "sac", 1, [-100, -100, -70, -80]),
@@ -51,7 +51,7 @@ def test_steps_to_threshold_and_ratio_to_sac(tmp_path):
     rows = {r["method"]: r for r in table}
     assert rows["sac"]["steps_to_threshold"] == 2000  # mean -80 first at step 2000
     assert rows["rlv"]["steps_to_threshold"] == 1000
-    assert rows["rlv"]["ratio_to_sac"] == pytest.approx(0.5)
+    assert rows["rlv"]["ratio_to_baseline"] == pytest.approx(0.5)
     assert rows["sac"]["final_return"] == pytest.approx(-80)
     assert (tmp_path / "fig.png").stat().st_size > 1000
 

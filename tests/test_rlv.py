@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from videorl.agents.base import Spaces, UpdateInputs
+from videorl.agents.registry import make_config
 from videorl.agents.rlv import (
     RLV,
     domain_loss,
@@ -18,9 +20,9 @@ from videorl.agents.rlv import (
     reward_labels,
     table2_c_small,
 )
-from videorl.agents.sac import Spaces
-from videorl.config import ConfigError, TrainConfig
-from videorl.data.dataset import DatasetWriter, VideoDataset
+from videorl.config import ConfigError
+from videorl.data.dataset import VideoDataset
+from videorl.data.writer import DatasetWriter
 from videorl.replay import Batch, ObservationBatch, ObservationPool
 from videorl.train import train
 
@@ -69,20 +71,20 @@ def test_gradient_reversal_flips_and_scales():
 
 # -- agents -----------------------------------------------------------------------------
 def pixel_rlv(**kw):
-    cfg = TrainConfig(
+    cfg = make_config(
         algo="rlv", obs_data="unused", env="visual-pusher", pixel_hidden=[16],
         conv_channels=[4, 4, 8], inverse_hidden=[8], disc_hidden=[8], **kw,
     )  # fmt: skip
-    return RLV(Spaces((48, 48, 3), True, 2, False), cfg, CPU)
+    return RLV.build(Spaces((48, 48, 3), True, 2, False), cfg, CPU)
 
 
 def state_rlv(discrete=False, **kw):
-    cfg = TrainConfig(
+    cfg = make_config(
         algo="rlv", obs_data="unused", env="acrobot" if discrete else "state-pusher",
         hidden=[16], inverse_hidden=[8], **kw,
     )  # fmt: skip
     spaces = Spaces((6,), False, 3, True) if discrete else Spaces((5,), False, 2, False)
-    return RLV(spaces, cfg, CPU)
+    return RLV.build(spaces, cfg, CPU)
 
 
 def frames(n):
@@ -134,14 +136,14 @@ def test_update_with_domain_confusion_changes_the_inverse_encoder_by_the_domain_
     n = 4
     batch = Batch(frames(n), torch.zeros(n, 2), torch.zeros(n), frames(n), torch.zeros(n))
     obs_batch = ObservationBatch(frames(n), frames(n), torch.zeros(n, dtype=torch.bool))
-    metrics = agent.update(batch, obs_batch)
+    metrics = agent.update(UpdateInputs(batch, obs_batch))
     moved = [not torch.equal(b, p) for b, p in zip(before, agent.inverse_encoder.parameters())]
     assert all(moved)
     assert {"disc_loss", "disc_acc", "inverse_loss"} <= set(metrics)
 
     still = pixel_rlv(c1=0.0, c3=0.0)
     before = [p.detach().clone() for p in still.inverse_encoder.parameters()]
-    still.update(batch, obs_batch)
+    still.update(UpdateInputs(batch, obs_batch))
     assert all(torch.equal(b, p) for b, p in zip(before, still.inverse_encoder.parameters()))
 
 
@@ -170,7 +172,7 @@ def test_combined_batch_has_true_actions_first_then_inferred(monkeypatch):
         h = torch.cat([obs_batch.obs, obs_batch.next_obs], dim=-1)
         inferred = agent.inverse(h).clamp(-1, 1)
     seen = capture_sac_inputs(agent, monkeypatch)
-    agent.update(batch, obs_batch)
+    agent.update(UpdateInputs(batch, obs_batch))
     assert seen["action"].shape == (9, 2) and seen["obs"].shape == (9, 5)
     assert torch.equal(seen["action"][:5], batch.action)
     assert torch.allclose(seen["action"][5:], inferred)
@@ -188,7 +190,7 @@ def test_discrete_observation_actions_are_argmax_indices(monkeypatch):
     with torch.no_grad():
         logits = agent.inverse(torch.cat([obs_batch.obs, obs_batch.next_obs], dim=-1))
     seen = capture_sac_inputs(agent, monkeypatch)
-    metrics = agent.update(batch, obs_batch)
+    metrics = agent.update(UpdateInputs(batch, obs_batch))
     assert seen["action"][3:, 0].tolist() == logits.argmax(-1).float().tolist()
     assert seen["reward"][3:].tolist() == [-1.0, 10.0]  # Table 2 acrobot: -1 / 10
     assert math.isnan(metrics["obs_label_error"].item())  # no ground truth in this batch
@@ -209,8 +211,8 @@ def test_each_ablation_flag_changes_exactly_what_it_says(monkeypatch, flags, cha
     ablated.load_state_dict(default.state_dict())
     seen_default = capture_sac_inputs(default, monkeypatch)
     seen_ablated = capture_sac_inputs(ablated, monkeypatch)
-    default.update(batch, obs_batch)
-    ablated.update(batch, obs_batch)
+    default.update(UpdateInputs(batch, obs_batch))
+    ablated.update(UpdateInputs(batch, obs_batch))
     expected = {
         "obs_actions=groundtruth": obs_batch.gt_action,
         "obs_actions=zero": torch.zeros(4, 2),
@@ -306,13 +308,13 @@ def read_rows(run):
 
 
 def test_rlv_run_logs_inverse_loss_and_resumes_exactly(tmp_path, acrobot_data):
-    cfg = TrainConfig(env="acrobot", algo="rlv", obs_data=str(acrobot_data), **TINY)
+    cfg = make_config(env="acrobot", algo="rlv", obs_data=str(acrobot_data), **TINY)
     straight = train(cfg, tmp_path / "a", progress=False)
     rows = read_rows(straight.path)
     assert "inverse_loss" in rows[0] and "disc_loss" not in rows[0]
     assert float(rows[-1]["inverse_loss"]) > 0
     assert 0.0 <= float(rows[-1]["obs_label_error"]) <= 1.0  # collect wrote ground truth
-    half = TrainConfig(
+    half = make_config(
         env="acrobot", algo="rlv", obs_data=str(acrobot_data), **{**TINY, "steps": 150}
     )
     train(half, tmp_path / "b", progress=False)
@@ -323,7 +325,7 @@ def test_rlv_run_logs_inverse_loss_and_resumes_exactly(tmp_path, acrobot_data):
     ]
     # an RLV checkpoint loads as a policy (eval and collect build the agent from its config)
     from videorl.policies import load_policy
-    from videorl.train import make_env
+    from videorl.rollout import make_env
 
     env = make_env("acrobot")
     _, step, policy = load_policy(straight.path, env)
@@ -336,12 +338,12 @@ def test_rlv_batch_sizes_come_from_config(tmp_path, acrobot_data, monkeypatch):
     sizes = []
     original = RLV.update
 
-    def spy(self, batch, obs_batch):
-        sizes.append((len(batch), len(obs_batch)))
-        return original(self, batch, obs_batch)
+    def spy(self, inputs):
+        sizes.append((len(inputs.robot), len(inputs.observations)))
+        return original(self, inputs)
 
     monkeypatch.setattr(RLV, "update", spy)
-    cfg = TrainConfig(env="acrobot", algo="rlv", obs_data=str(acrobot_data),
+    cfg = make_config(env="acrobot", algo="rlv", obs_data=str(acrobot_data),
                       **{**TINY, "steps": 120, "batch_size": 12, "obs_batch_size": 7})  # fmt: skip
     train(cfg, tmp_path / "r", progress=False)
     assert sizes and set(sizes) == {(12, 7)}
@@ -406,7 +408,7 @@ def test_demo_runs_sac_and_rlv_and_prints_the_table(tmp_path):
     out = tmp_path / "demo"
     res = videorl("demo", "--out", str(out), "--steps", "400")
     assert res.returncode == 0, res.stderr
-    assert "steps to thr." in res.stdout and "x SAC" in res.stdout
+    assert "steps to thr." in res.stdout and "x sac" in res.stdout
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith(("sac", "rlv"))]
     assert [ln.split()[0] for ln in lines] == ["sac", "rlv"]
     assert (out / "learning_curves.png").stat().st_size > 0

@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch.distributions import Normal, TanhTransform, TransformedDistribution
 
-from videorl.agents.sac import SAC, Spaces
-from videorl.config import TrainConfig
+from videorl.agents.base import Spaces, UpdateInputs
+from videorl.agents.sac import SAC
+from videorl.config import SACConfig
 from videorl.nets import GaussianActor
 from videorl.replay import Batch
 
@@ -25,7 +26,7 @@ def constant_twin_q(q, values):
 
 
 def test_discrete_td_target_hand_checked():
-    cfg = TrainConfig(hidden=[8], gamma=0.9, init_alpha=0.5)
+    cfg = SACConfig(hidden=[8], gamma=0.9, init_alpha=0.5)
     agent = SAC(Spaces((4,), False, 2, True), cfg, CPU)
     with torch.no_grad():
         for p in agent.actor.parameters():
@@ -39,7 +40,7 @@ def test_discrete_td_target_hand_checked():
 
 
 def test_continuous_td_target_and_critic_loss_hand_checked():
-    cfg = TrainConfig(hidden=[8], gamma=0.5, init_alpha=2.0)
+    cfg = SACConfig(hidden=[8], gamma=0.5, init_alpha=2.0)
     agent = SAC(Spaces((3,), False, 2, False), cfg, CPU)
     constant_twin_q(agent.target_q, [1.0, 4.0])
     next_obs = torch.randn(5, 3)
@@ -70,7 +71,7 @@ def test_tanh_gaussian_log_prob_matches_torch_distributions():
 
 
 def test_truncation_bootstraps_termination_does_not():
-    cfg = TrainConfig(hidden=[8], gamma=0.99)
+    cfg = SACConfig(hidden=[8], gamma=0.99)
     agent = SAC(Spaces((3,), False, 2, False), cfg, CPU)
     constant_twin_q(agent.target_q, [5.0, 5.0])
     s = torch.randn(2, 3)
@@ -81,7 +82,7 @@ def test_truncation_bootstraps_termination_does_not():
 
 
 def test_alpha_moves_towards_target_entropy():
-    cfg = TrainConfig(hidden=[8], init_alpha=1.0, lr=1e-2, target_entropy=-100.0)
+    cfg = SACConfig(hidden=[8], init_alpha=1.0, lr=1e-2, target_entropy=-100.0)
     agent = SAC(Spaces((3,), False, 2, False), cfg, CPU)
     batch = Batch(
         torch.randn(32, 3),
@@ -92,12 +93,12 @@ def test_alpha_moves_towards_target_entropy():
     )
     before = agent.alpha.item()
     for _ in range(5):
-        agent.update(batch)
+        agent.update(UpdateInputs(robot=batch))
     assert agent.alpha.item() < before  # entropy far above target: temperature falls
 
 
 def pixel_agent(encoder):
-    cfg = TrainConfig(encoder=encoder, pixel_hidden=[16], conv_channels=[4, 4, 8])
+    cfg = SACConfig(encoder=encoder, pixel_hidden=[16], conv_channels=[4, 4, 8])
     return SAC(Spaces((48, 48, 3), True, 2, False), cfg, CPU)
 
 
@@ -134,7 +135,7 @@ def test_pixel_update_changes_weights_and_targets_lag(encoder):
     agent = pixel_agent(encoder)
     before = [p.clone() for p in agent.q.parameters()]
     target_before = [p.clone() for p in agent.target_q.parameters()]
-    metrics = agent.update(pixel_batch(8))
+    metrics = agent.update(UpdateInputs(robot=pixel_batch(8)))
     assert set(metrics) >= {"critic_loss", "actor_loss", "alpha", "entropy"}
     moved = [not torch.equal(a, b) for a, b in zip(before, agent.q.parameters())]
     assert all(moved)
@@ -147,7 +148,7 @@ def test_act_returns_valid_actions():
     frame = np.zeros((48, 48, 3), np.uint8)
     a = agent.act(frame)
     assert a.shape == (2,) and np.all(np.abs(a) <= 1)
-    disc = SAC(Spaces((6,), False, 3, True), TrainConfig(hidden=[8]), CPU)
+    disc = SAC(Spaces((6,), False, 3, True), SACConfig(hidden=[8]), CPU)
     assert disc.act(np.zeros(6, np.float32), deterministic=True) in (0, 1, 2)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from videorl.errors import UserError
 from videorl.sweep import load_sweep, sweep
-from videorl.train import UserError
 
 TINY = {"env": "acrobot", "eval_every": 100, "eval_episodes": 1, "initial_steps": 50,
         "batch_size": 16, "hidden": [16], "threads": 1}  # fmt: skip
@@ -34,7 +34,7 @@ def test_sweep_runs_skips_and_resumes(tmp_path):
     assert sorted(r.relative_to(out).as_posix() for r in runs) == [
         "sac-lr/seed0", "sac-lr/seed1", "sac/seed0", "sac/seed1"]  # fmt: skip
     assert all(last_step(r) == 100 for r in runs)
-    seeds = {yaml.safe_load((r / "config.yaml").read_text())["seed"] for r in runs}
+    seeds = {yaml.safe_load((r / "config.yaml").read_text())["run"]["seed"] for r in runs}
     assert seeds == {0, 1}
     stamps = {r: (r / "metrics.csv").stat().st_mtime_ns for r in runs}
     sweep(preset(tmp_path, 100), seeds=2)  # everything finished: nothing runs again

@@ -14,8 +14,10 @@ import pytest
 import torch
 
 from videorl import checkpoint
-from videorl.config import TrainConfig
-from videorl.train import METRIC_COLUMNS, train
+from videorl.agents.registry import make_config
+from videorl.agents.sac import SAC_METRICS
+from videorl.rundir import metric_columns
+from videorl.train import train
 
 TINY = dict(
     steps=600,
@@ -34,10 +36,10 @@ def read_rows(run: Path):
 
 
 def test_run_folder_contract(tmp_path):
-    run = train(TrainConfig(env="acrobot", **TINY), tmp_path / "run", progress=False)
+    run = train(make_config(env="acrobot", **TINY), tmp_path / "run", progress=False)
     header = (run.path / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["step", "episodes", "eval_return", "eval_success"]
-    assert header == METRIC_COLUMNS
+    assert header == metric_columns(SAC_METRICS)
     rows = read_rows(run.path)
     assert [int(r["step"]) for r in rows] == [0, 200, 400, 600]
     assert float(rows[-1]["critic_loss"]) >= 0 and float(rows[-1]["alpha"]) > 0
@@ -50,7 +52,7 @@ def test_run_folder_contract(tmp_path):
 
 
 def test_same_seed_same_metrics(tmp_path):
-    cfg = TrainConfig(env="acrobot", **{**TINY, "steps": 400})
+    cfg = make_config(env="acrobot", **{**TINY, "steps": 400})
     a = train(cfg, tmp_path / "a", progress=False)
     b = train(cfg, tmp_path / "b", progress=False)
     keys = ["step", "episodes", "eval_return", "eval_success", "critic_loss", "actor_loss"]
@@ -74,8 +76,8 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.pt"
     checkpoint.save({"v": torch.tensor([1.0])}, path)
 
-    def broken_save(obj, fh):
-        fh.write(b"partial")
+    def broken_save(obj, file):
+        Path(file).write_bytes(b"partial")
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
@@ -130,12 +132,12 @@ def test_batch_size_comes_from_config(tmp_path, monkeypatch):
     sizes = []
     original = SAC.update
 
-    def spy(self, batch):
-        sizes.append(len(batch))
-        return original(self, batch)
+    def spy(self, inputs):
+        sizes.append(len(inputs.robot))
+        return original(self, inputs)
 
     monkeypatch.setattr(SAC, "update", spy)
-    cfg = TrainConfig(env="acrobot", **{**TINY, "steps": 150, "batch_size": 48})
+    cfg = make_config(env="acrobot", **{**TINY, "steps": 150, "batch_size": 48})
     train(cfg, tmp_path / "run", progress=False)
     assert sizes and set(sizes) == {48}
     assert len(sizes) == 150 - TINY["initial_steps"] + 1  # one update per step from then on
@@ -145,7 +147,7 @@ def test_eval_replays_the_latest_checkpoint_to_video(tmp_path):
     import imageio.v2 as imageio
 
     run = train(
-        TrainConfig(env="state-pusher", **{**TINY, "steps": 200}), tmp_path / "r", progress=False
+        make_config(env="state-pusher", **{**TINY, "steps": 200}), tmp_path / "r", progress=False
     )
     video = tmp_path / "pusher.mp4"
     res = subprocess.run(
@@ -167,10 +169,10 @@ def test_pixel_run_stopped_and_resumed_matches(tmp_path, encoder):
         env="visual-pusher", eval_every=40, eval_episodes=1, initial_steps=30, batch_size=8,
         pixel_hidden=[16], conv_channels=[4, 4, 4], threads=1, encoder=encoder,
     )  # fmt: skip
-    straight = train(TrainConfig(steps=120, **tiny_pixels), tmp_path / "a", progress=False)
-    train(TrainConfig(steps=80, **tiny_pixels), tmp_path / "b", progress=False)
+    straight = train(make_config(steps=120, **tiny_pixels), tmp_path / "a", progress=False)
+    train(make_config(steps=80, **tiny_pixels), tmp_path / "b", progress=False)
     resumed = train(
-        TrainConfig(steps=120, **tiny_pixels), tmp_path / "b", resume=True, progress=False
+        make_config(steps=120, **tiny_pixels), tmp_path / "b", resume=True, progress=False
     )
     keys = [*KEYS, "critic_loss", "actor_loss"]
     assert [[r[k] for k in keys] for r in read_rows(resumed.path)] == [

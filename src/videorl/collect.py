@@ -24,7 +24,7 @@ import torch
 
 from videorl.errors import UserError
 from videorl.policies import make_policy
-from videorl.train import episode_seed, make_env, to_env_action
+from videorl.rollout import episode_seed, make_env, to_env_action
 
 
 def collect(
@@ -42,7 +42,7 @@ def collect(
     """Roll out ``episodes`` episodes and write them as a dataset at ``out``."""
     from tqdm import tqdm
 
-    from videorl.data.dataset import DatasetWriter
+    from videorl.data.writer import DatasetWriter
 
     if episodes < 1:
         raise UserError(f"--episodes must be positive, got {episodes}")
@@ -91,7 +91,7 @@ def collect(
 
 def preview(env_name: str, path: str | Path, seed: int = 0) -> Path:
     """One frame per observation domain side by side, as a PNG."""
-    from videorl.envs import preview_domains
+    from videorl.envs.preview import preview_domains
 
     return preview_domains(env_name, path, seed=seed, steps=20)
 

@@ -77,7 +77,9 @@ def flat_config(data: dict[str, Any]) -> dict[str, Any]:
     data = config_values(data)
     if "run" not in data:
         return dict(data)
-    return {k: v for section in data.values() if isinstance(section, dict) for k, v in section.items()}  # noqa: E501
+    return {
+        k: v for section in data.values() if isinstance(section, dict) for k, v in section.items()
+    }  # noqa: E501
 
 
 def config_values(data: dict[str, Any]) -> dict[str, Any]:

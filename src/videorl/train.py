@@ -110,7 +110,11 @@ class Trainer:
             )
         saved = self.run.read_config()
         mine, theirs = cfg.flat(), saved.flat()
-        changed = [k for k in sorted(set(mine) | set(theirs)) if k != "steps" and mine.get(k) != theirs.get(k)]  # noqa: E501
+        changed = [
+            k
+            for k in sorted(set(mine) | set(theirs))
+            if k != "steps" and mine.get(k) != theirs.get(k)
+        ]  # noqa: E501
         if changed:
             raise UserError(
                 f"--resume keeps the run's config; {', '.join(changed)} differ from "

@@ -38,6 +38,11 @@ BASELINE_ALGO = "sac"
 SHARED = {"run": RunConfig, "sac": SACConfig, "reward": RewardConfig, "videos": VideoConfig}
 
 
+assert not {a for a, m in METHODS.items() if m.Config is not None} & set(SHARED), (
+    "a method's own section may not take the name of a shared section"
+)
+
+
 def method_class(algo: str) -> type[Method]:
     if algo not in METHODS:
         raise ConfigError(f"unknown algo {algo!r}; available: {', '.join(METHODS)}")
@@ -57,7 +62,7 @@ def sections_of(algo: str) -> dict[str, type]:
     return out
 
 
-def key_owners() -> dict[str, list[tuple[str, str]]]:
+def key_owners() -> dict[str, list[tuple[str, str]]]:  # noqa: D401
     """Config key -> [(section name, algo that has it or '')], over every method."""
     owners: dict[str, list[tuple[str, str]]] = {}
     for name, cls in SHARED.items():
@@ -104,15 +109,16 @@ def make_config(values: Mapping[str, Any] | None = None, /, **keys: Any) -> Trai
         built[name] = apply_overrides(cls(), {k: v for k, v in flat.items() if owner[k] == name})
     cfg = TrainConfig(
         run=built["run"], sac=built["sac"], reward=built["reward"],
-        videos=built.get("videos"), method=built.get(str(algo)),
+        videos=built.get("videos"),
+        method=built[str(algo)] if method_class(str(algo)).Config is not None else None,
     )  # fmt: skip
     return cfg.validate()
 
 
 def _unknown_key(key: str, algo: str, owner: dict[str, str]) -> str:
-    elsewhere = key_owners().get(key)
-    if elsewhere:
-        readers = sorted({a for _, a in elsewhere if a} or {"methods that read videos"})
+    readers = sorted(a for a in METHODS if key in {
+        f.name for cls in sections_of(a).values() for f in dataclasses.fields(cls)})  # fmt: skip
+    if readers:
         return f"config key {key!r} is read by {', '.join(readers)}, not by algo {algo}"
     return f"unknown config key {key!r}; valid keys for algo {algo}: {', '.join(sorted(owner))}"
 

@@ -4,14 +4,9 @@ Only numpy and tqdm are imported here (PyAV and Pillow load on first use), so co
 reads a dataset stays light; ``augment`` (torch) is imported from its own module.
 """
 
-from videorl.data.dataset import (
-    FORMAT_VERSION,
-    DatasetError,
-    DatasetWriter,
-    VideoDataset,
-    summarize,
-)
+from videorl.data.dataset import VideoDataset, summarize
 from videorl.data.importer import import_videos, parse_crop
+from videorl.data.manifest import FORMAT_VERSION, DatasetError, Manifest
 from videorl.data.video_io import (
     VideoError,
     crop_resize,
@@ -20,11 +15,13 @@ from videorl.data.video_io import (
     subsample,
     write_video,
 )
+from videorl.data.writer import DatasetWriter
 
 __all__ = [
     "FORMAT_VERSION",
     "DatasetError",
     "DatasetWriter",
+    "Manifest",
     "VideoDataset",
     "VideoError",
     "crop_resize",

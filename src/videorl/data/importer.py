@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from videorl.data.dataset import DatasetError, DatasetWriter
+from videorl.data.manifest import DatasetError
 from videorl.data.video_io import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
@@ -32,6 +32,7 @@ from videorl.data.video_io import (
     natural_key,
     subsample,
 )
+from videorl.data.writer import DatasetWriter
 
 DEFAULT_TASK = "unknown"
 DEFAULT_DOMAIN = "human"

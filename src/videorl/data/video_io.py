@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videorl.data.dataset import DatasetError
+from videorl.data.manifest import DatasetError
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

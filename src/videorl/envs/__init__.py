@@ -7,7 +7,8 @@ cheap (no MuJoCo); the Sawyer modules load MuJoCo, after choosing its GL backend
 an environment is made.
 """
 
-from videorl.envs.domains import DOMAIN_HELP, DOMAINS, UnknownDomainError, preview_domains
+from videorl.envs.appearance import DOMAIN_HELP, DOMAINS, UnknownDomainError
+from videorl.envs.preview import preview_domains
 from videorl.envs.registry import (
     TASKS,
     TaskSpec,

@@ -8,7 +8,7 @@ gymnasium's ``Discrete(3)``.
 
 Rendering is done with numpy rather than gymnasium's pygame renderer, so that videos need no
 extra dependency and no display. The drawing takes the observation domains that make sense in
-2-D (recolor, lighting, camera; see ``domains.py``); there is no arm to replace with a hand.
+2-D (recolor, lighting, camera; see ``appearance.py``); there is no arm to replace with a hand.
 """
 
 from __future__ import annotations
@@ -18,14 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium.envs.classic_control import acrobot as gym_acrobot
 
-from videorl.envs.domains import (
-    ACROBOT_DOMAINS,
-    AcrobotLook,
-    Appearance,
-    DomainRandom,
-    check_domain,
-    sample_appearance,
-)
+from videorl.envs.appearance import Appearance, DomainRandom, check_domain, sample_appearance
+from videorl.envs.domain_edits import ACROBOT_DOMAINS, AcrobotLook
 
 
 class AcrobotEnv(gym_acrobot.AcrobotEnv):

@@ -13,7 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from videorl.envs.domains import check_domain
+from videorl.envs.appearance import check_domain
 from videorl.errors import UserError
 
 GYM_PREFIX = "gym:"
@@ -180,11 +180,11 @@ def make_env(name: str, *, render_size: int = 128, domain: str = "robot") -> gym
 
     Every environment comes with ``render_mode="rgb_array"``; for the videorl tasks ``render()``
     returns a ``render_size`` square view from the observation camera. ``domain`` (one of
-    ``domains.DOMAINS``) changes what that camera sees, in observations and in ``render()``,
+    ``appearance.DOMAINS``) changes what that camera sees, in observations and in ``render()``,
     never the physics; ``env.unwrapped.domain`` tells which. Unknown names raise
     :class:`UnknownEnvError`, and domains that do not exist or that the environment cannot
     render (a hand for the acrobot, anything but ``robot`` for ``gym:`` environments) raise
-    ``domains.UnknownDomainError``, each with a one-line list of what is valid.
+    ``appearance.UnknownDomainError``, each with a one-line list of what is valid.
     """
     if name.startswith(GYM_PREFIX):
         env_id = name[len(GYM_PREFIX) :]

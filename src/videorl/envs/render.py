@@ -8,7 +8,7 @@ Two things live here, both small:
 * :class:`SawyerRenderer` owns everything that decides what an image looks like: the GL contexts
   (one per image size), the free camera, the scene options and an optional overlay of purely
   visual geoms. Keeping that state in one object is what lets an observation domain
-  (``domains.py``) change colours, lighting, the camera pose, hide the robot and draw a human hand
+  (``appearance.py`` and ``domain_edits.py``) change colours, lighting, the camera pose, hide the robot and draw a human hand
   per episode without touching the task code or the physics.
 
 Speed on a CPU (llvmpipe through OSMesa) is dominated by fill work, so shadows, reflections, the

@@ -11,9 +11,9 @@ Subclasses describe a task through a few hooks: how an action maps to a mocap ta
 gripper command, how an episode starts, when it is a success, and an ``expert_action`` that reads
 the true simulator state.
 
-Every task can be seen through an observation domain (``domains.py``): the domain redraws colours,
-lights, the camera or a human hand each episode, and touches only what the renderer reads, so the
-physics is the same in every domain.
+Every task can be seen through an observation domain (``appearance.py``, applied by
+``domain_edits.py``): the domain redraws colours, lights, the camera or a human hand each episode,
+and touches only what the renderer reads, so the physics is the same in every domain.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from videorl.envs.domains import Appearance, HandPose, SawyerDomain, check_domain
+from videorl.envs.appearance import Appearance, check_domain
+from videorl.envs.domain_edits import SawyerDomain
+from videorl.envs.hand import HandPose
 from videorl.envs.render import ROBOT_GEOM_GROUP, CameraPose, RenderSettings, SawyerRenderer
 
 # isort: split

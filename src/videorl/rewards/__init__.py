@@ -1,2 +1,4 @@
-"""Learned and baseline rewards: HOLD distance models (hold.py), the goal-reaching reward with
-subgoal chains (shaping.py) and the paper's baseline distances (baselines.py)."""
+"""Learned and baseline rewards: HOLD distance models (hold.py) with their training data
+(distance_data.py), Appendix B metrics (distance_metrics.py) and training loop
+(distance_training.py), the goal-reaching reward with subgoal chains (shaping.py) and the
+paper's baseline distances (baselines.py)."""

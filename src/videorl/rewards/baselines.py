@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from videorl.atomic import atomic_path
 from videorl.errors import UserError
 from videorl.rewards.hold import DistanceModel, HoldC, load_distance_model
 
@@ -151,20 +152,11 @@ def read_goal(path: str | Path, image_shape: tuple[int, ...]) -> np.ndarray:
 
 def write_png(image: np.ndarray, path: str | Path) -> Path:
     """Write an RGB uint8 image as PNG (atomically)."""
-    import os
-    import tempfile
-
     from PIL import Image
 
     file = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(file) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return file
 
 

@@ -1,5 +1,5 @@
 """HOLD: functional distance-to-goal models learned from unlabeled videos (Alakuijala et al.,
-ICRA 2023), and the Appendix B metrics that rank them.
+ICRA 2023): the models, their configuration, the training losses, and loading a trained one.
 
 * HOLD-R regresses the frame gap between a state and a later goal frame of the same video,
   Eq. 2, over ordered pairs drawn uniformly from all pairs of all training videos. Its input
@@ -11,39 +11,27 @@ ICRA 2023), and the Appendix B metrics that rank them.
 Both expose one interface to the reward code: ``goal_code(goals)`` once per goal image, then
 ``distance(states, code)`` for stacks of ``history`` frames. Frames are uint8 (.., H, W, 3) RGB.
 
-Training (``train_hold``) holds out whole videos and keeps the checkpoint with the best mean
-Spearman correlation on them, the paper's early-stopping rule (Appendix B).
+The samplers and video loading are in ``distance_data``, the Appendix B metrics in
+``distance_metrics``, the training loop in ``distance_training``.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import json
-import math
-import os
-import shutil
-import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from videorl import checkpoint
 from videorl.config import ConfigError, _f, apply_overrides
-from videorl.data.augment import random_shift
 from videorl.errors import UserError
 from videorl.nets import RESNET_LAYOUTS, ResNet, SmallConvNet
 
 MODELS = ("hold-r", "hold-c")
 BACKBONES = ("conv", *RESNET_LAYOUTS)
-CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE = "hold.yaml", "model.pt", "metrics.csv"
+CONFIG_FILE, WEIGHTS_FILE = "hold.yaml", "model.pt"
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -215,6 +203,13 @@ def build_model(cfg: HoldConfig) -> DistanceModel:
     return HoldR(cfg) if cfg.model == "hold-r" else HoldC(cfg)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where a model's tensors live (CPU for one that has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 # -- losses -----------------------------------------------------------------------------
 def regression_loss(pred: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """HOLD-R, Eq. 2: squared error between d(s_t, s_{t+delta}) and delta (mean over pairs)."""
@@ -256,179 +251,6 @@ def triplet_loss(
     return F.relu(d_ap - chosen + margin)[keep].mean()
 
 
-# -- sampling ---------------------------------------------------------------------------
-class VideoFrames:
-    """Frames of many videos back to back, with per-video starts and lengths."""
-
-    def __init__(self, videos: Sequence[np.ndarray]) -> None:
-        self.lengths = np.array([len(v) for v in videos], dtype=np.int64)
-        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
-        self.frames = np.concatenate(list(videos)) if videos else np.zeros((0, 1, 1, 3), np.uint8)
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    def video(self, i: int) -> np.ndarray:
-        return self.frames[self.starts[i] : self.starts[i] + self.lengths[i]]
-
-
-def history_index(start: np.ndarray, t: np.ndarray, history: int) -> np.ndarray:
-    """Flat indices (B, history) of the frames t-history+1..t, repeating the video's first
-    frame where the history reaches before it."""
-    offsets = np.arange(1 - history, 1)
-    return start[:, None] + np.maximum(t[:, None] + offsets[None, :], 0)
-
-
-def sample_pairs(
-    lengths: np.ndarray, n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` (video, t, t + delta) with delta >= 1, uniform over all ordered pairs of all
-    videos (Eq. 2's triple sum): a video is drawn with weight L(L-1)/2, then a pair in it."""
-    pairs = lengths * (lengths - 1) / 2
-    video = rng.choice(len(lengths), size=n, p=pairs / pairs.sum())
-    length = lengths[video]
-    a = rng.integers(0, length)
-    b = (a + 1 + rng.integers(0, length - 1)) % length  # uniform over b != a
-    return video, np.minimum(a, b), np.maximum(a, b)
-
-
-def sample_windows(
-    lengths: np.ndarray, videos: int, seq_len: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """(video, t) of ``videos`` distinct videos' windows of ``seq_len`` consecutive frames
-    (the whole video when shorter): the HOLD-C batch of Table II."""
-    chosen = rng.choice(len(lengths), size=min(videos, len(lengths)), replace=False)
-    vid, time = [], []
-    for v in chosen:
-        span = min(seq_len, int(lengths[v]))
-        t0 = int(rng.integers(0, lengths[v] - span + 1))
-        vid.append(np.full(span, v))
-        time.append(np.arange(t0, t0 + span))
-    return np.concatenate(vid), np.concatenate(time)
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Where a model's tensors live (CPU for one that has none)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
-
-
-# -- Appendix B metrics -----------------------------------------------------------------
-@torch.no_grad()
-def goal_distances(model: DistanceModel, video: np.ndarray, batch: int = 256) -> np.ndarray:
-    """d(s_t, s_T) for every frame t of one video, the goal being its last frame."""
-    device = model_device(model)
-    frames = torch.from_numpy(np.array(video)).to(device)
-    code = model.goal_code(frames[-1:])
-    t = np.arange(len(video))
-    idx = torch.as_tensor(history_index(np.zeros_like(t), t, model.history), device=device)
-    out = [model.distance(frames[idx[i : i + batch]], code) for i in range(0, len(t), batch)]
-    return torch.cat(out).float().cpu().numpy()
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 0..n-1 with ties given their mean rank."""
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(len(x), dtype=np.float64)
-    ranks[order] = np.arange(len(x))
-    values, inverse = np.unique(x, return_inverse=True)
-    sums = np.bincount(inverse, weights=ranks)
-    counts = np.bincount(inverse)
-    return (sums / counts)[inverse]
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation; 0 when either side is constant (no ranking at all)."""
-    rx, ry = _ranks(np.asarray(x, np.float64)), _ranks(np.asarray(y, np.float64))
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denom = math.sqrt(float((rx**2).sum() * (ry**2).sum()))
-    return float((rx * ry).sum() / denom) if denom > 0 else 0.0
-
-
-def ranking_metrics(distances: Sequence[np.ndarray], time_metrics: bool) -> dict[str, float]:
-    """Appendix B metrics over videos, each given as d(s_t, s_T) for t = 1..T (goal = last).
-
-    * spearman: mean over videos of the rank correlation between d(s_t, s_T) and the true
-      remaining time T - t over s_1..s_{T-1}.
-    * misclassification (Eq. 6) and hinge (Eq. 5), read as REFERENCE.md states them: over
-      consecutive frames, the share of steps whose predicted distance goes up, and the summed
-      increase, each divided by sum_i (T_i - 1).
-    * mse and mean_error (HOLD-R): (d(s_t, s_T) - (T - t)) over s_1..s_{T-1}, in frames.
-    """
-    rho, ups, rise, steps, sq, ab, n = [], 0.0, 0.0, 0, 0.0, 0.0, 0
-    for d in distances:
-        d = np.asarray(d, np.float64)
-        if len(d) < 3:
-            continue
-        remaining = np.arange(len(d) - 1, 0, -1, dtype=np.float64)  # T - t for t < T
-        rho.append(spearman(d[:-1], remaining))
-        diff = np.diff(d)
-        ups += float((diff > 0).sum())  # Eq. 6
-        rise += float(np.maximum(diff, 0).sum())  # Eq. 5
-        steps += len(d) - 1
-        err = d[:-1] - remaining
-        sq, ab, n = sq + float((err**2).sum()), ab + float(np.abs(err).sum()), n + len(err)
-    if not rho:
-        raise ValueError("need at least one video of 3 or more frames")
-    out = {
-        "spearman": float(np.mean(rho)),
-        "misclassification": ups / steps,
-        "hinge": rise / steps,
-        "videos": float(len(rho)),
-    }
-    if time_metrics:
-        out.update(mse=sq / n, mean_error=ab / n)
-    return out
-
-
-def evaluate_model(model: DistanceModel, videos: Sequence[np.ndarray]) -> dict[str, float]:
-    """The Appendix B metrics of ``model`` on ``videos`` (goal = each video's last frame)."""
-    was_training = model.training
-    model.eval()
-    try:
-        dists = [goal_distances(model, v) for v in videos]
-    finally:
-        model.train(was_training)
-    return ranking_metrics(dists, time_metrics=model.kind == "hold-r")
-
-
-# -- data -------------------------------------------------------------------------------
-def load_videos(paths: Sequence[str | Path]) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Every episode of every dataset (frames kind, one image size), plus a summary."""
-    from videorl.data.dataset import VideoDataset
-
-    videos: list[np.ndarray] = []
-    shape, fps, tasks = None, [], []
-    for path in paths:
-        ds = VideoDataset(path)
-        if ds.kind != "frames":
-            raise DistanceModelError(
-                f"{path}: holds state observations; distance models learn from image datasets "
-                "(collect with a visual-* task)"
-            )
-        if shape is not None and ds.obs_shape != shape:
-            raise DistanceModelError(
-                f"{path}: frames are {ds.obs_shape}, other datasets {shape}; use one image size"
-            )
-        shape = ds.obs_shape
-        videos.extend(np.ascontiguousarray(v) for v in ds)
-        fps.append(ds.manifest.get("fps"))
-        tasks.append(ds.manifest.get("task"))
-    return videos, {"image_shape": list(shape or ()), "fps": fps, "tasks": tasks}
-
-
-def split_videos(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) video indices: a seeded shuffle, at least one video on each side."""
-    if n < 2:
-        raise DistanceModelError(
-            f"need at least 2 videos (one to train on, one held out), got {n}; collect more"
-        )
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = min(n - 1, max(1, round(holdout * n)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
 # -- save / load ------------------------------------------------------------------------
 def load_distance_model(model_dir: str | Path, device: str | torch.device = "cpu") -> DistanceModel:
     """The best checkpoint of a ``videorl reward train`` folder, in eval mode."""
@@ -456,169 +278,3 @@ def load_distance_model(model_dir: str | Path, device: str | torch.device = "cpu
         ) from None
     model.image_shape = tuple(saved.get("image_shape", ()))
     return model.to(device).eval()
-
-
-# -- training ---------------------------------------------------------------------------
-def _load_resnet_weights(model: DistanceModel, file: str) -> None:
-    path = Path(file)
-    if not path.is_file():
-        raise DistanceModelError(f"weights file {path} not found; pass a local .pth file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-        model.net.load_backbone(state)  # type: ignore[union-attr, operator]
-    except (RuntimeError, ValueError, OSError, AttributeError, TypeError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise DistanceModelError(
-            f"weights file {path} does not fit the {model.net.__class__.__name__} backbone "
-            f"({first}); use a torchvision ResNet state dict of the same depth"
-        ) from None
-
-
-class _Batcher:
-    """Draws training batches as tensors on ``device``."""
-
-    def __init__(self, cfg: HoldConfig, data: VideoFrames, device: torch.device) -> None:
-        self.cfg, self.data, self.device = cfg, data, device
-        self.frames = torch.from_numpy(np.array(data.frames))
-        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
-
-    def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        """Random shift of (B, H, W, C) frames, one offset per sample (defect 2)."""
-        if self.cfg.aug_pad == 0:
-            return x
-        shifted = random_shift(x.permute(0, 3, 1, 2), self.cfg.aug_pad, self.gen)
-        return shifted.permute(0, 2, 3, 1)
-
-    def regression(self, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-        cfg, d = self.cfg, self.data
-        video, t, goal_t = sample_pairs(d.lengths, cfg.batch_size, rng)
-        start = d.starts[video]
-        states = self.frames[torch.as_tensor(history_index(start, t, cfg.history))]
-        goals = self.frames[torch.as_tensor(start + goal_t)]
-        stacked = self._augment(HoldR.stack(states, goals))  # one shift for state and goal
-        delta = torch.as_tensor(goal_t - t, dtype=torch.float32)
-        return stacked.to(self.device), delta.to(self.device)
-
-    def contrastive(self, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-        cfg, d = self.cfg, self.data
-        video, t = sample_windows(d.lengths, cfg.videos_per_batch, cfg.seq_len, rng)
-        frames = self._augment(self.frames[torch.as_tensor(d.starts[video] + t)])
-        return (
-            frames.to(self.device),
-            torch.as_tensor(video, device=self.device),
-            torch.as_tensor(t, device=self.device),
-        )
-
-
-def train_hold(
-    cfg: HoldConfig, data: Sequence[str | Path], out: str | Path, progress: bool = True
-) -> dict[str, Any]:
-    """Train a distance model on ``data`` and write ``out`` (hold.yaml, model.pt = best by
-    held-out Spearman, metrics.csv). Returns the summary written to hold.yaml."""
-    from tqdm import tqdm
-
-    cfg.validate()
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise DistanceModelError(f"{out}: already exists and is not empty; choose a new --out")
-    videos, info = load_videos(data)
-    train_idx, val_idx = split_videos(len(videos), cfg.holdout, cfg.seed)
-    train_set = VideoFrames([videos[i] for i in train_idx])
-    val_videos = [videos[i] for i in val_idx]
-    if cfg.model == "hold-c" and int(train_set.lengths.max()) <= cfg.neg_window + 1:
-        raise DistanceModelError(
-            f"training videos have at most {int(train_set.lengths.max())} frames; HOLD-C needs "
-            f"more than neg_window + 1 = {cfg.neg_window + 1}"
-        )
-    if cfg.model == "hold-r" and int(train_set.lengths.max()) < 2:
-        raise DistanceModelError("training videos need at least 2 frames")
-    short = [len(v) for v in val_videos if len(v) < 3]
-    if len(short) == len(val_videos):
-        raise DistanceModelError("held-out videos need at least 3 frames to be scored")
-
-    threads = cfg.threads or min(4, os.cpu_count() or 1)
-    torch.set_num_threads(threads)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_model(cfg)
-    if cfg.weights:
-        _load_resnet_weights(model, cfg.weights)
-    model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    batcher = _Batcher(cfg, train_set, device)
-
-    summary: dict[str, Any] = {
-        "config": dataclasses.asdict(cfg),
-        **info,
-        "data": [str(p) for p in data],
-        "videos": {"train": len(train_idx), "held_out": len(val_idx)},
-        "held_out_index": [int(i) for i in val_idx],
-        "best": None,
-    }
-    made = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        columns = ["step", "train_loss", "spearman", "misclassification", "hinge"]
-        if cfg.model == "hold-r":
-            columns += ["mse", "mean_error"]
-        with (out / METRICS_FILE).open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            losses: list[torch.Tensor] = []
-            bar = tqdm(
-                range(1, cfg.steps + 1),
-                disable=not progress,
-                desc=cfg.model,
-                unit="step",
-                dynamic_ncols=True,
-            )
-            for step in bar:
-                if cfg.model == "hold-r":
-                    stacked, delta = batcher.regression(rng)
-                    loss = regression_loss(model(stacked), delta)  # Eq. 2
-                else:
-                    frames, video, t = batcher.contrastive(rng)
-                    pos, neg = triplet_masks(video, t, cfg.pos_window, cfg.neg_window)
-                    loss = triplet_loss(model.embed(frames), pos, neg, cfg.margin)  # Eq. 3
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.detach())
-                if step % cfg.eval_every and step != cfg.steps:
-                    continue
-                scores = evaluate_model(model, val_videos)
-                row = {
-                    "step": step,
-                    "train_loss": float(torch.stack(losses).mean()),
-                    **{k: scores[k] for k in columns[2:]},
-                }
-                losses.clear()
-                writer.writerow(row)
-                fh.flush()
-                best = summary["best"]
-                if best is None or scores["spearman"] > best["spearman"]:
-                    checkpoint.save(model.state_dict(), out / WEIGHTS_FILE)
-                    summary["best"] = {"step": step, **{k: row[k] for k in columns[1:]}}
-                    _write_summary(out, summary)
-                bar.set_postfix(
-                    loss=f"{row['train_loss']:.3f}",
-                    spearman=f"{row['spearman']:.3f}",
-                    best=f"{summary['best']['spearman']:.3f}",
-                )
-            bar.close()
-    except BaseException as e:
-        # An interrupted run with a best checkpoint is a usable model; anything else is not.
-        if made and (summary["best"] is None or not isinstance(e, KeyboardInterrupt)):
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    return summary
-
-
-def _write_summary(out: Path, summary: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".tmp-")
-    with os.fdopen(fd, "w") as fh:
-        yaml.safe_dump(json.loads(json.dumps(summary)), fh, sort_keys=False)
-    os.replace(tmp, out / CONFIG_FILE)
