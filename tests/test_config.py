@@ -64,7 +64,7 @@ def test_keys_are_unique_across_the_shared_sections_and_each_method():
 
 def test_every_field_has_a_one_line_docstring_and_help_lists_every_key():
     text = config_help()
-    for algo, method in METHODS.items():
+    for method in METHODS.values():
         sections = [*SHARED.values()] + ([method.Config] if method.Config else [])
         for cls in sections:
             for f in dataclasses.fields(cls):

@@ -475,7 +475,8 @@ def test_cli_train_then_eval_end_to_end(tmp_path):
 
 # -- in the training loop ---------------------------------------------------------------
 PIXEL_TINY = dict(
-    steps=100, eval_every=50, eval_episodes=1, initial_steps=20, batch_size=16, encoder="fast", conv_channels=[8], pixel_hidden=[32], threads=1,
+    steps=100, eval_every=50, eval_episodes=1, initial_steps=20, batch_size=16, encoder="fast",
+    conv_channels=[8], pixel_hidden=[32], threads=1,
 )  # fmt: skip
 
 

@@ -8,8 +8,8 @@ Two things live here, both small:
 * :class:`SawyerRenderer` owns everything that decides what an image looks like: the GL contexts
   (one per image size), the free camera, the scene options and an optional overlay of purely
   visual geoms. Keeping that state in one object is what lets an observation domain
-  (``appearance.py`` and ``domain_edits.py``) change colours, lighting, the camera pose, hide the robot and draw a human hand
-  per episode without touching the task code or the physics.
+  (``appearance.py``, ``domain_edits.py``) change colours, lighting, the camera pose, hide
+  the robot and draw a human hand per episode without touching the task code or the physics.
 
 Speed on a CPU (llvmpipe through OSMesa) is dominated by fill work, so shadows, reflections, the
 skybox and multisampling are switched off and llvmpipe is held to one thread: a 48x48 frame then
