@@ -17,18 +17,12 @@ from videorl.cli import main
 from videorl.config import ConfigError, RewardConfig
 from videorl.data.writer import DatasetWriter
 from videorl.nets import ResNet
-from videorl.rewards.baselines import (
-    EncoderDistance,
-    PixelDistance,
-    RewardSpecError,
-    load_distance,
-    parse_spec,
-    read_goal,
-    write_png,
-)
+from videorl.rewards.baselines import EncoderDistance, PixelDistance
+from videorl.rewards.build import build_goal_reward, load_distance, parse_spec
 from videorl.rewards.distance_data import history_index, sample_pairs, sample_windows
 from videorl.rewards.distance_metrics import evaluate_model, ranking_metrics, spearman
 from videorl.rewards.distance_training import train_hold
+from videorl.rewards.goals import RewardSpecError, read_goal, write_png
 from videorl.rewards.hold import (
     HoldC,
     HoldConfig,
@@ -43,7 +37,6 @@ from videorl.rewards.shaping import (
     GoalReward,
     LearnedRewardWrapper,
     auto_scale,
-    build_goal_reward,
 )
 
 SIZE = 24

@@ -36,8 +36,12 @@ def config_flags() -> list[tuple[type, dataclasses.Field, str]]:
 
     sections = [(cls, "") for cls in SHARED.values()]
     sections += [(m.Config, algo) for algo, m in METHODS.items() if m.Config is not None]
-    return [(cls, f, algo) for cls, algo in sections for f in dataclasses.fields(cls)
-            if "flag" in f.metadata]  # fmt: skip
+    return [field for cls, algo in sections for field in flagged_fields(cls, algo)]
+
+
+def flagged_fields(cls: type, algo: str = "") -> list[tuple[type, dataclasses.Field, str]]:
+    """The fields of config section ``cls`` marked with ``config.flag``."""
+    return [(cls, f, algo) for f in dataclasses.fields(cls) if "flag" in f.metadata]
 
 
 def add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
@@ -212,10 +216,7 @@ def cmd_reward_train(args: argparse.Namespace) -> int:
     from videorl.rewards.distance_training import train_hold
     from videorl.rewards.hold import HoldConfig
 
-    flags = {
-        "model": args.model, "steps": args.steps, "seed": args.seed,
-        "backbone": args.backbone, "weights": args.weights, "history": args.history,
-    }  # fmt: skip
+    flags = {f.name: getattr(args, f.name) for _, f, _ in flagged_fields(HoldConfig)}
     cfg = apply_overrides(HoldConfig(), {k: v for k, v in flags.items() if v is not None})
     cfg = apply_overrides(cfg, _parse_set(args.set or [])).validate()
     summary = train_hold(cfg, args.data, args.out, progress=not args.no_progress)
@@ -349,16 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domain", default="robot", help="observation domain (default robot)")
     p.set_defaults(func=cmd_goal)
 
+    from videorl.rewards.hold import HoldConfig
+
     p = sub.add_parser("reward", help="learned distance-to-goal rewards (HOLD)")
     reward_sub = p.add_subparsers(dest="reward_command", required=True, parser_class=_Parser)
     q = reward_sub.add_parser("train", help="train a HOLD distance model on unlabeled videos")
     q.add_argument("--data", nargs="+", required=True, metavar="DIR", help="image datasets")
-    q.add_argument("--model", choices=["hold-r", "hold-c"], required=True, help="objective")
-    q.add_argument("--steps", type=int, help="gradient steps (default 3000)")
-    q.add_argument("--seed", type=int, help="seed (default 0)")
-    q.add_argument("--backbone", help="conv (default), resnet18 or resnet50")
-    q.add_argument("--weights", metavar="FILE", help="local torchvision ResNet weights file")
-    q.add_argument("--history", type=int, help="hold-r: state frames stacked with the goal")
+    add_config_flags(q, flagged_fields(HoldConfig))
     q.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     q.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -102,7 +102,7 @@ def render_goal(
     """Write the last observation of the first successful expert episode as a PNG goal image
     (what ``--goal`` reads). Returns (path, the episode seed used)."""
     from videorl.envs import expert_policy
-    from videorl.rewards.baselines import write_png
+    from videorl.rewards.goals import write_png
 
     out = Path(out)
     if out.suffix.lower() != ".png":

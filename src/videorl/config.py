@@ -35,12 +35,6 @@ def flag(default: Any, name: str, **argparse_options: Any) -> Any:
     return field(default=default, metadata=meta)
 
 
-def _f(default: Any, help: str) -> Any:  # TODO(issue 10): HoldConfig moves to docstrings
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
-
-
 def items(default: list) -> Any:
     """A list-valued field with its own copy of ``default`` per instance."""
     return field(default_factory=lambda: list(default))

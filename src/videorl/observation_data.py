@@ -44,7 +44,7 @@ def learned_labels(cfg: TrainConfig, spec: str, ds) -> tuple[np.ndarray, dict]:
     """The learned reward ``spec`` of every observation transition (f_i, f_{i+1}), in the
     dataset's transition order: the reward the robot gets for reaching f_{i+1} with the same
     goal, scale T and history, without the sparse task reward (videos have none)."""
-    from videorl.rewards.shaping import build_goal_reward
+    from videorl.rewards.build import build_goal_reward
 
     env = make_env(cfg.run.env)
     try:

@@ -43,13 +43,9 @@ def make_task_env(name: str, reward: RewardConfig, seed: int, train: bool = True
     (a HOLD model or a baseline distance, with its goal images), or the task's own reward.
     ``train=False`` makes the evaluation env: the task's reward, plus the goal image in the
     observation for a goal-conditioned policy."""
-    env = make_env(name)
-    if reward.reward == "env" or (not train and not reward.goal_conditioned):
-        return env, None
-    from videorl.rewards.shaping import LearnedRewardWrapper, build_goal_reward
+    from videorl.rewards.build import with_reward
 
-    goal_reward, info = build_goal_reward(reward, reward.reward, env, scale_seeds(seed), train)
-    return LearnedRewardWrapper(env, goal_reward, reward.goal_conditioned, relabel=train), info
+    return with_reward(make_env(name), reward, scale_seeds(seed), train)
 
 
 def spaces_from_env(env) -> Spaces:

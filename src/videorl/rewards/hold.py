@@ -25,7 +25,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from videorl.config import ConfigError, _f, apply_overrides
+from videorl.config import ConfigError, apply_overrides, flag
 from videorl.errors import UserError
 from videorl.nets import RESNET_LAYOUTS, ResNet, SmallConvNet
 
@@ -44,24 +44,42 @@ class DistanceModelError(UserError):
 class HoldConfig:
     """How a HOLD distance model is built and trained; written to ``MODEL_DIR/hold.yaml``."""
 
-    model: str = _f("hold-c", "hold-r (time regression, Eq. 2) or hold-c (time-contrastive, Eq. 3)")
-    backbone: str = _f("conv", "conv (small, from scratch), resnet18 or resnet50")
-    weights: str | None = _f(None, "local torchvision-format weights file for the ResNet")
-    history: int = _f(1, "HOLD-R: frames of the state stacked with the goal (the paper: 1 or 3)")
-    embed_dim: int = _f(32, "HOLD-C: embedding size (Table II setup: 32)")
-    margin: float = _f(0.2, "HOLD-C Eq. 3: triplet margin m (Table II)")
-    pos_window: int = _f(2, "HOLD-C: positives lie within this many frames of the anchor")
-    neg_window: int = _f(4, "HOLD-C: same-video negatives lie more than this many frames away")
-    seq_len: int = _f(32, "HOLD-C: consecutive frames per video in a batch (Table II)")
-    videos_per_batch: int = _f(8, "HOLD-C: videos per batch (Table II batch size)")
-    batch_size: int = _f(32, "HOLD-R: (state, goal) pairs per batch (Table I)")
-    lr: float | None = _f(None, "Adam learning rate; null = 3e-4 HOLD-R, 1e-4 HOLD-C (Tables I-II)")
-    steps: int = _f(3000, "gradient steps")
-    eval_every: int = _f(250, "score the held-out videos (and keep the best) every this many steps")
-    holdout: float = _f(0.1, "share of videos held out for early stopping (at least one)")
-    aug_pad: int = _f(4, "random-shift augmentation padding in pixels; 0 = none")
-    seed: int = _f(0, "seed of the split, the sampling and the initialisation")
-    threads: int = _f(0, "torch CPU threads; 0 = all cores, at most 4")
+    model: str = flag("hold-c", "--model", choices=list(MODELS), required=True)
+    """hold-r (time regression, Eq. 2) or hold-c (time-contrastive, Eq. 3)"""
+    backbone: str = flag("conv", "--backbone")
+    """conv (small, from scratch), resnet18 or resnet50"""
+    weights: str | None = flag(None, "--weights", metavar="FILE")
+    """local torchvision-format weights file for the ResNet"""
+    history: int = flag(1, "--history", type=int)
+    """HOLD-R: frames of the state stacked with the goal (the paper: 1 or 3)"""
+    embed_dim: int = 32
+    """HOLD-C: embedding size (Table II setup: 32)"""
+    margin: float = 0.2
+    """HOLD-C Eq. 3: triplet margin m (Table II)"""
+    pos_window: int = 2
+    """HOLD-C: positives lie within this many frames of the anchor"""
+    neg_window: int = 4
+    """HOLD-C: same-video negatives lie more than this many frames away"""
+    seq_len: int = 32
+    """HOLD-C: consecutive frames per video in a batch (Table II)"""
+    videos_per_batch: int = 8
+    """HOLD-C: videos per batch (Table II batch size)"""
+    batch_size: int = 32
+    """HOLD-R: (state, goal) pairs per batch (Table I)"""
+    lr: float | None = None
+    """Adam learning rate; null = 3e-4 HOLD-R, 1e-4 HOLD-C (Tables I-II)"""
+    steps: int = flag(3000, "--steps", type=int)
+    """gradient steps"""
+    eval_every: int = 250
+    """score the held-out videos (and keep the best) every this many steps"""
+    holdout: float = 0.1
+    """share of videos held out for early stopping (at least one)"""
+    aug_pad: int = 4
+    """random-shift augmentation padding in pixels; 0 = none"""
+    seed: int = flag(0, "--seed", type=int)
+    """seed of the split, the sampling and the initialisation"""
+    threads: int = 0
+    """torch CPU threads; 0 = all cores, at most 4"""
 
     def validate(self) -> HoldConfig:
         if self.model not in MODELS:
