@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from videorl.agents.registry import make_config
 from videorl.agents.rlv import table2_c_small
-from videorl.config import TrainConfig
 from videorl.data.dataset import VideoDataset
+from videorl.observation_data import learned_labels
 from videorl.rewards.distance_metrics import spearman
-from videorl.train import learned_labels
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -51,9 +51,9 @@ def main() -> None:
     c_small = table2_c_small(args.env)
     labels = {"rlv_eq2": np.where(last, 10.0, c_small)}
     for spec in (f"hold:{args.model}", "pixel-l2"):
-        cfg = TrainConfig(env=args.env, algo="rlv", obs_data=args.data, obs_rewards=spec,
+        cfg = make_config(env=args.env, algo="rlv", obs_data=args.data, obs_rewards=spec,
                           goal=[args.goal])  # fmt: skip
-        labels[spec], _ = learned_labels(cfg, ds)
+        labels[spec], _ = learned_labels(cfg, spec, ds)
     success = gt > 0.5
     starts = np.concatenate([[0], np.cumsum([t - 1 for t in ds.lengths])])
     out = {"data": args.data, "transitions": len(gt), "success_share": float(success.mean())}

@@ -22,7 +22,7 @@ SUITES = {
 
 
 def run_one(suite: str, seed: int, precision: str) -> str:
-    from videorl.config import TrainConfig
+    from videorl.agents.registry import make_config
     from videorl.train import train
 
     s = SUITES[suite]
@@ -31,7 +31,7 @@ def run_one(suite: str, seed: int, precision: str) -> str:
         import shutil
 
         shutil.rmtree(out)
-    cfg = TrainConfig(
+    cfg = make_config(
         env=s["env"], steps=s["steps"], seed=seed, eval_every=s["eval_every"],
         eval_episodes=10, threads=1, precision=precision,
     )  # fmt: skip
@@ -42,7 +42,7 @@ def run_one(suite: str, seed: int, precision: str) -> str:
 
 
 def summarise(suite: str, precision: str, seeds: list[int]) -> dict:
-    from videorl.plot import read_metrics
+    from videorl.rundir import read_metrics
 
     curves = {}
     for seed in seeds:

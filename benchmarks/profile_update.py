@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from videorl.agents.sac import SAC, Spaces
-from videorl.config import TrainConfig
+from videorl.agents.base import Spaces, UpdateInputs
+from videorl.agents.sac import SAC
+from videorl.config import SACConfig
 from videorl.replay import Batch
 
 
@@ -51,9 +52,9 @@ def main() -> None:
         ("pixel paper", True, "paper", 3),
     ]:
         spaces = Spaces((48, 48, 3) if pixels else (5,), pixels, 2, False)
-        cfg = TrainConfig(encoder=encoder, precision=args.precision)
+        cfg = SACConfig(encoder=encoder, precision=args.precision)
         agent = SAC(spaces, cfg, torch.device("cpu"))
-        b = batch(pixels)
+        b = UpdateInputs(robot=batch(pixels))
         for _ in range(3):
             agent.update(b)
         start = time.perf_counter()

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs, read_metrics
+from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs
+from videorl.rundir import read_metrics
 
 HERE = Path(__file__).parent
 

@@ -17,9 +17,10 @@ import shutil
 import time
 from pathlib import Path
 
+from videorl.agents.registry import make_config
 from videorl.collect import collect
-from videorl.config import apply_overrides, load_yaml
-from videorl.plot import read_metrics
+from videorl.config import load_yaml
+from videorl.rundir import read_metrics
 from videorl.sweep import load_sweep
 from videorl.train import train
 
@@ -65,34 +66,35 @@ def main() -> None:
                 )
         _, _, configs = load_sweep(path)
         for method, cfg in configs.items():
-            warm = cfg.batch_size  # random steps until the buffer holds one batch
-            smoke = apply_overrides(cfg, dict(
+            warm = cfg.run.batch_size  # random steps until the buffer holds one batch
+            smoke = make_config(cfg.to_dict(), **dict(
                 steps=warm + args.learn_steps, initial_steps=warm, eval_every=warm,
                 eval_episodes=1, threads=args.threads,
             ))  # fmt: skip
+            obs_data = cfg.videos.obs_data if cfg.videos else None
             out = HERE / "runs" / "smoke" / preset / method
             shutil.rmtree(out, ignore_errors=True)
             t0 = time.time()
-            train(smoke.validate(), out, progress=False)
+            train(smoke, out, progress=False)
             rows = read_metrics(out)
             learn_sps = rows[-1]["steps_per_second"]  # the row after the learning steps only
             entry = {
                 "preset": preset,
                 "method": method,
-                "env": cfg.env,
-                "obs_data": cfg.obs_data,
+                "env": cfg.run.env,
+                "obs_data": obs_data,
                 "learning_steps": args.learn_steps,
                 "learning_steps_per_second": round(learn_sps, 3),
                 "wall_seconds": round(time.time() - t0, 1),
-                "collect_seconds": round(collect_s.get(cfg.obs_data, 0.0), 1),
-                "full_budget_steps": cfg.steps,
-                "full_budget_hours_here": round(cfg.steps / learn_sps / 3600, 1),
+                "collect_seconds": round(collect_s.get(obs_data, 0.0), 1),
+                "full_budget_steps": cfg.run.steps,
+                "full_budget_hours_here": round(cfg.run.steps / learn_sps / 3600, 1),
                 "final_row": {k: rows[-1][k] for k in rows[-1] if k != "wall_time"},
             }
             results.append(entry)
             print(
                 f"{preset:<26} {method:<24} {learn_sps:6.2f} learning steps/s -> "
-                f"{entry['full_budget_hours_here']} h for {cfg.steps} steps on this machine"
+                f"{entry['full_budget_hours_here']} h for {cfg.run.steps} steps on this machine"
             )
     path = HERE / "results" / "rlv_pixel_smoke.json"
     path.write_text(json.dumps({"command": "benchmarks/rlv_pixel_smoke.py", "args": vars(args),

@@ -10,16 +10,17 @@ import numpy as np
 import torch
 
 from videorl import checkpoint
-from videorl.agents import make_agent
+from videorl.agents import make_method
 from videorl.data.dataset import VideoDataset
-from videorl.train import RunDir, make_env, spaces_from_env
+from videorl.rollout import make_env, spaces_from_env
+from videorl.rundir import RunDir
 
 torch.set_num_threads(1)
 for algo in ["rlv", "sac"]:
     run = RunDir(f"runs/sweeps/rlv_fig5a_state_pusher/{algo}/seed0")
     cfg = run.read_config()
     env = make_env("state-pusher")
-    ag = make_agent(spaces_from_env(env), cfg, torch.device("cpu"))
+    ag = make_method(spaces_from_env(env), cfg, torch.device("cpu"))
     ag.load_state_dict(checkpoint.load(run.snapshot(40000))["nets"])
     ds = VideoDataset("data/state-pusher-expert")
     cos, qs = [], []

@@ -33,10 +33,10 @@ RESULTS = Path(__file__).parent / "results" / "throughput.json"
 
 
 def videorl_sps(env: str, warmup: int, steps: int, extra: dict) -> float:
-    from videorl.config import TrainConfig
+    from videorl.agents.registry import make_config
     from videorl.train import train
 
-    cfg = TrainConfig(
+    cfg = make_config(
         env=env,
         steps=warmup + steps,
         initial_steps=warmup,
