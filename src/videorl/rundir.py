@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from videorl import atomic
-from videorl.config import TrainConfig
+from videorl.config import RunConfig, TrainConfig
 from videorl.errors import UserError
 
 RUN_COLUMNS_HEAD = ["step", "episodes", "eval_return", "eval_success"]
@@ -89,7 +89,7 @@ def config_values(data: dict[str, Any]) -> dict[str, Any]:
         return data
     from videorl.agents.registry import sections_of
 
-    sections = sections_of(str(data.get("algo", "sac")))
+    sections = sections_of(str(data.get("algo", RunConfig.algo)))
     read = {f.name for cls in sections.values() for f in dataclasses.fields(cls)}
     return {k: v for k, v in data.items() if k in read}
 
