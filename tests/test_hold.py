@@ -16,10 +16,10 @@ from videorl.agents.registry import make_config
 from videorl.cli import main
 from videorl.config import ConfigError, RewardConfig
 from videorl.data.writer import DatasetWriter
+from videorl.episodes import EpisodeStore, history_index
 from videorl.nets import ResNet
 from videorl.rewards.baselines import EncoderDistance, PixelDistance
 from videorl.rewards.build import build_goal_reward, load_distance, parse_spec
-from videorl.rewards.distance_data import history_index, sample_pairs, sample_windows
 from videorl.rewards.distance_metrics import evaluate_model, ranking_metrics, spearman
 from videorl.rewards.distance_training import train_hold
 from videorl.rewards.goals import RewardSpecError, read_goal, write_png
@@ -106,9 +106,14 @@ def test_triplet_loss_picks_the_semi_hard_negative():
     assert triplet_loss(emb, pos, neg, 0.2).item() == pytest.approx(1 - 0.25 + 0.2, abs=1e-5)
 
 
+def _store(lengths: list[int]) -> EpisodeStore:
+    """A store of videos with these lengths (the samplers only look at the lengths)."""
+    return EpisodeStore(np.zeros((sum(lengths), 1), np.uint8), lengths)
+
+
 def test_pairs_are_uniform_over_all_ordered_pairs_of_all_videos():
     lengths = np.array([3, 5])  # 3 + 10 = 13 pairs
-    video, t, g = sample_pairs(lengths, 130_000, np.random.default_rng(0))
+    video, t, g = _store([3, 5]).sample_pairs(130_000, np.random.default_rng(0))
     assert (g > t).all() and (g < lengths[video]).all()
     keys, counts = np.unique(np.stack([video, t, g], 1), axis=0, return_counts=True)
     assert len(keys) == 13
@@ -116,7 +121,7 @@ def test_pairs_are_uniform_over_all_ordered_pairs_of_all_videos():
 
 
 def test_windows_are_consecutive_frames_of_distinct_videos():
-    video, t = sample_windows(np.array([40, 10, 50]), 3, 32, np.random.default_rng(1))
+    video, t = _store([40, 10, 50]).sample_episode_windows(3, 32, np.random.default_rng(1))
     for v in np.unique(video):
         tv = t[video == v]
         assert (np.diff(tv) == 1).all() and len(tv) == min(32, [40, 10, 50][v])
@@ -125,6 +130,8 @@ def test_windows_are_consecutive_frames_of_distinct_videos():
 def test_history_repeats_the_first_frame_before_the_video_starts():
     idx = history_index(np.array([10, 10]), np.array([0, 5]), 3)
     assert idx.tolist() == [[10, 10, 10], [13, 14, 15]]
+    store = _store([10, 6])
+    assert store.history_index(np.array([1, 1]), np.array([0, 5]), 3).tolist() == idx.tolist()
 
 
 def test_regression_loss_is_eq2_squared_error():

@@ -1,9 +1,11 @@
-"""ReplayBuffer edge cases: episode boundaries, terminated vs truncated, uint8, memory."""
+"""ReplayBuffer edge cases: episode boundaries, terminated vs truncated, uint8, memory; the
+EpisodeStore layout that the observation pool, the dataset reader and HOLD sample from."""
 
 import numpy as np
 import pytest
 import torch
 
+from videorl.episodes import EpisodeStore
 from videorl.replay import Batch, ReplayBuffer
 
 
@@ -122,3 +124,27 @@ def test_add_before_start_and_bad_shape_fail():
         buf.add(np.zeros(2), 0.0, np.zeros(3, np.float32), False, False)
     with pytest.raises(ValueError, match="shape"):
         buf.start_episode(np.zeros(4, np.float32))
+
+
+def test_episode_store_layout_and_samplers_stay_inside_episodes():
+    frames = torch.arange(10)  # episodes of 4, 1, 0 and 5 frames
+    store = EpisodeStore(frames, [4, 1, 0, 5])
+    assert store.starts.tolist() == [0, 4, 5, 5] and len(store) == 4
+    assert store.episode(3).data_ptr() == frames[5:].data_ptr()  # a view, not a copy
+    first, last = store.transition_table()
+    assert first.tolist() == [0, 1, 2, 5, 6, 7, 8] and store.num_transitions == 7
+    assert last.tolist() == [False, False, True, False, False, False, True]
+    assert store.window_starts(4).tolist() == [0, 5, 6] and len(store.window_starts(6)) == 0
+    rng = np.random.default_rng(0)
+    ids, i, is_last = store.sample_transitions(200, rng)
+    assert np.array_equal(i, first[ids]) and np.array_equal(is_last, last[ids])
+    assert set(store.sample_windows(200, 4, rng)[:, 0].tolist()) == {0, 5, 6}
+    episode, t, goal = store.sample_pairs(200, rng)
+    assert set(episode.tolist()) == {0, 3} and (t < goal).all()
+    assert (goal < store.lengths[episode]).all()
+    with pytest.raises(ValueError, match="no episode has 6 frames"):
+        store.sample_windows(1, 6, rng)
+    with pytest.raises(ValueError, match="lengths sum to 9"):
+        EpisodeStore(frames, [4, 5, 0])
+    other = store.with_frames(frames * 2)  # another copy of the frames, the same index
+    assert other.transition_table()[0] is first and other.episode(0).tolist() == [0, 2, 4, 6]

@@ -257,7 +257,8 @@ class ObservationBatch:
 
 class ObservationPool:
     """An observation dataset held for sampling: frames stored once as torch tensors
-    (pixels channel-first), plus per-transition ground truth when asked for.
+    (pixels channel-first) in a ``videorl.episodes.EpisodeStore``, whose samplers draw the
+    transitions and clips, plus per-transition ground truth when asked for.
 
     ``dataset`` is a ``videorl.data.dataset.VideoDataset``; ``paired`` an optional second
     dataset of the same rollouts rendered in another domain (same episode lengths).
@@ -271,25 +272,17 @@ class ObservationPool:
         self.pixels = frames.dtype == torch.uint8 and frames.dim() == 4
         self.obs_shape = tuple(frames.shape[1:])
         self._frames = self._store(frames)
-        first, last = dataset.transition_table()
-        self._first = torch.from_numpy(np.asarray(first, dtype=np.int64))
-        self._last = torch.from_numpy(np.asarray(last, dtype=bool))
+        # The dataset's episode layout over these frames; its index arrays are shared.
+        self._episodes = dataset.episodes.with_frames(self._frames)
         self.clip_length = clip_length
-        self._clip_starts = torch.zeros(0, dtype=torch.int64)
-        if clip_length > 0:
-            starts, offset = [], 0
-            for length in dataset.lengths:
-                starts += range(offset, offset + length - clip_length + 1)
-                offset += length
-            if not starts:
-                raise UserError(
-                    f"{dataset.path}: no video has {clip_length} frames, the clip length "
-                    "this method needs; use longer videos or a shorter clip"
-                )
-            self._clip_starts = torch.as_tensor(starts, dtype=torch.int64)
+        if clip_length > 0 and len(self._episodes.window_starts(clip_length)) == 0:
+            raise UserError(
+                f"{dataset.path}: no video has {clip_length} frames, the clip length "
+                "this method needs; use longer videos or a shorter clip"
+            )
         self._labels = None
         if reward_labels is not None:
-            if len(reward_labels) != len(self._first):
+            if len(reward_labels) != len(self):
                 raise ValueError("reward_labels needs one value per transition")
             self._labels = torch.as_tensor(reward_labels, dtype=torch.float32)
         self._gt: dict[str, torch.Tensor] = {}
@@ -328,7 +321,7 @@ class ObservationPool:
         return out
 
     def __len__(self) -> int:
-        return len(self._first)
+        return self._episodes.num_transitions
 
     @property
     def groundtruth_keys(self) -> list[str]:
@@ -336,13 +329,13 @@ class ObservationPool:
 
     def sample(self, n: int, rng: np.random.Generator) -> ObservationBatch:
         """``n`` transitions drawn uniformly (with replacement) over all videos' transitions."""
-        j = torch.from_numpy(rng.integers(0, len(self._first), size=n))
-        i = self._first[j]
+        ids, first, last = self._episodes.sample_transitions(n, rng)
+        j, i = torch.from_numpy(ids), torch.from_numpy(first)
         gt = {k: v[j] for k, v in self._gt.items()}
         return ObservationBatch(
             obs=self._frames[i],
             next_obs=self._frames[i + 1],
-            last=self._last[j],
+            last=torch.from_numpy(last),
             gt_action=gt.get("actions"),
             gt_reward=gt.get("rewards"),
             reward_label=None if self._labels is None else self._labels[j],
@@ -355,6 +348,5 @@ class ObservationPool:
         uniformly over all such windows: (n, L, C, H, W) uint8 or (n, L, D) states."""
         if self.clip_length <= 0:
             raise RuntimeError("ObservationPool.sample_clips needs clip_length > 0")
-        j = torch.from_numpy(rng.integers(0, len(self._clip_starts), size=n))
-        index = self._clip_starts[j].unsqueeze(1) + torch.arange(self.clip_length)
-        return self._frames[index]
+        index = self._episodes.sample_windows(n, self.clip_length, rng)
+        return self._frames[torch.from_numpy(index)]

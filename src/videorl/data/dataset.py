@@ -21,6 +21,7 @@ from videorl.data.manifest import (
     episode_name,
     is_int,
 )
+from videorl.episodes import EpisodeStore
 
 
 def _open_npz(file: Path, rel: str) -> np.lib.npyio.NpzFile:
@@ -71,8 +72,9 @@ def _load_npz_all(file: Path, rel: str) -> dict[str, np.ndarray]:
 class VideoDataset:
     """An observation dataset, fully validated on load and held in memory.
 
-    All episodes are stored back to back in one array so that sampling is one fancy-index
-    per batch; ``dataset[i]`` is a read-only view of episode i.
+    All episodes are stored back to back in one array (an :class:`EpisodeStore`, which also
+    holds the sampling rules) so that sampling is one fancy-index per batch; ``dataset[i]`` is
+    a read-only view of episode i.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -101,17 +103,9 @@ class VideoDataset:
             arr = self._load_episode(i, t, step_shape, dtype)
             self._data[starts[i] : starts[i + 1]] = arr
         self._data.flags.writeable = False
-        self._starts = starts
         self._lengths = [int(t) for t in lengths]
-
-        # Flat index of every transition's first frame, and whether it ends its episode.
-        frame_idx = np.arange(len(self._data), dtype=np.int64)
-        last_frame = np.zeros(len(self._data), dtype=bool)
-        last_frame[starts[1:] - 1] = True
-        self._trans_idx = frame_idx[~last_frame]
-        self._trans_last = np.zeros(len(self._trans_idx), dtype=bool)
-        self._trans_last[np.cumsum([t - 1 for t in lengths]) - 1] = True
-        self._window_cache: dict[int, np.ndarray] = {}
+        self._episodes = EpisodeStore(self._data, self._lengths)
+        self._episodes.transition_table()  # built on load, as a dataset is read to sample
 
         if self.manifest.has_groundtruth:
             for i in range(len(lengths)):
@@ -193,8 +187,7 @@ class VideoDataset:
         n = len(self._lengths)
         if not -n <= i < n:
             raise IndexError(f"episode {i} out of range for a dataset of {n} episodes")
-        i %= n
-        return self._data[self._starts[i] : self._starts[i + 1]]
+        return self._episodes.episode(i % n)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for i in range(len(self)):
@@ -218,7 +211,7 @@ class VideoDataset:
     @property
     def num_transitions(self) -> int:
         """Sum of (T - 1): every consecutive pair (f_i, f_{i+1}) inside an episode."""
-        return len(self._trans_idx)
+        return self._episodes.num_transitions
 
     @property
     def obs_shape(self) -> tuple[int, ...]:
@@ -234,10 +227,15 @@ class VideoDataset:
         """Every episode's frames (or state observations) back to back, read-only."""
         return self._data
 
+    @property
+    def episodes(self) -> EpisodeStore:
+        """The frames with their episode layout and samplers."""
+        return self._episodes
+
     def transition_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(flat index of each transition's first frame, True where it ends its episode),
         in episode order; transition k is (frames[i_k], frames[i_k + 1])."""
-        return self._trans_idx, self._trans_last
+        return self._episodes.transition_table()
 
     # -- sampling ----------------------------------------------------------------------
     def sample_transitions(
@@ -250,21 +248,8 @@ class VideoDataset:
         """
         if not is_int(n) or n < 1:
             raise ValueError(f"sample_transitions: n must be a positive integer, got {n!r}")
-        j = rng.integers(0, len(self._trans_idx), size=n)
-        idx = self._trans_idx[j]
-        return self._data[idx], self._data[idx + 1], self._trans_last[j]
-
-    def _window_starts(self, length: int) -> np.ndarray:
-        if length not in self._window_cache:
-            parts = [
-                np.arange(s, s + t - length + 1, dtype=np.int64)
-                for s, t in zip(self._starts[:-1], self._lengths)
-                if t >= length
-            ]
-            self._window_cache[length] = (
-                np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-            )
-        return self._window_cache[length]
+        _, idx, last = self._episodes.sample_transitions(n, rng)
+        return self._data[idx], self._data[idx + 1], last
 
     def sample_subsequences(self, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` windows of ``length`` consecutive frames, each inside one episode, drawn
@@ -273,14 +258,12 @@ class VideoDataset:
             raise ValueError(f"sample_subsequences: n must be a positive integer, got {n!r}")
         if not is_int(length) or length < 1:
             raise ValueError(f"sample_subsequences: length must be >= 1, got {length!r}")
-        starts = self._window_starts(length)
-        if len(starts) == 0:
+        if len(self._episodes.window_starts(length)) == 0:
             raise DatasetError(
                 f"{self.path}: no episode has {length} frames (the longest has "
                 f"{max(self._lengths)}); use a shorter sub-sequence length"
             )
-        s = starts[rng.integers(0, len(starts), size=n)]
-        return self._data[s[:, None] + np.arange(length)]
+        return self._data[self._episodes.sample_windows(n, length, rng)]
 
     def groundtruth(self, i: int) -> dict[str, np.ndarray] | None:
         """Ground-truth per-transition arrays of episode ``i`` (e.g. actions, rewards), or None

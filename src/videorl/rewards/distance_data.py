@@ -1,6 +1,6 @@
 """The HOLD training data: whole videos loaded from datasets, split into training and
-held-out videos, and the samplers that draw HOLD-R pairs (Eq. 2) and HOLD-C windows (Table II)
-into training batches."""
+held-out videos, and the batcher that turns HOLD-R pairs (Eq. 2) and HOLD-C windows
+(Table II), drawn by ``videorl.episodes.EpisodeStore``, into training batches."""
 
 from __future__ import annotations
 
@@ -12,58 +12,15 @@ import numpy as np
 import torch
 
 from videorl.data.augment import random_shift
+from videorl.episodes import EpisodeStore
+from videorl.episodes import history_index as history_index  # re-exported for the metrics
 from videorl.rewards.hold import DistanceModelError, HoldConfig, HoldR
 
-
 # -- sampling ---------------------------------------------------------------------------
-class VideoFrames:
-    """Frames of many videos back to back, with per-video starts and lengths."""
-
-    def __init__(self, videos: Sequence[np.ndarray]) -> None:
-        self.lengths = np.array([len(v) for v in videos], dtype=np.int64)
-        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
-        self.frames = np.concatenate(list(videos)) if videos else np.zeros((0, 1, 1, 3), np.uint8)
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    def video(self, i: int) -> np.ndarray:
-        return self.frames[self.starts[i] : self.starts[i] + self.lengths[i]]
-
-
-def history_index(start: np.ndarray, t: np.ndarray, history: int) -> np.ndarray:
-    """Flat indices (B, history) of the frames t-history+1..t, repeating the video's first
-    frame where the history reaches before it."""
-    offsets = np.arange(1 - history, 1)
-    return start[:, None] + np.maximum(t[:, None] + offsets[None, :], 0)
-
-
-def sample_pairs(
-    lengths: np.ndarray, n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` (video, t, t + delta) with delta >= 1, uniform over all ordered pairs of all
-    videos (Eq. 2's triple sum): a video is drawn with weight L(L-1)/2, then a pair in it."""
-    pairs = lengths * (lengths - 1) / 2
-    video = rng.choice(len(lengths), size=n, p=pairs / pairs.sum())
-    length = lengths[video]
-    a = rng.integers(0, length)
-    b = (a + 1 + rng.integers(0, length - 1)) % length  # uniform over b != a
-    return video, np.minimum(a, b), np.maximum(a, b)
-
-
-def sample_windows(
-    lengths: np.ndarray, videos: int, seq_len: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """(video, t) of ``videos`` distinct videos' windows of ``seq_len`` consecutive frames
-    (the whole video when shorter): the HOLD-C batch of Table II."""
-    chosen = rng.choice(len(lengths), size=min(videos, len(lengths)), replace=False)
-    vid, time = [], []
-    for v in chosen:
-        span = min(seq_len, int(lengths[v]))
-        t0 = int(rng.integers(0, lengths[v] - span + 1))
-        vid.append(np.full(span, v))
-        time.append(np.arange(t0, t0 + span))
-    return np.concatenate(vid), np.concatenate(time)
+# The videos are an EpisodeStore; its samplers are the HOLD-R pairs (Eq. 2) and the HOLD-C
+# windows (Table II). ``VideoFrames`` is the name the training loop builds it by, and
+# ``history_index`` is imported from here by the metrics.
+VideoFrames = EpisodeStore.from_episodes
 
 
 # -- data -------------------------------------------------------------------------------
@@ -105,9 +62,10 @@ def split_videos(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndar
 class Batcher:
     """Draws training batches as tensors on ``device``."""
 
-    def __init__(self, cfg: HoldConfig, data: VideoFrames, device: torch.device) -> None:
+    def __init__(self, cfg: HoldConfig, data: EpisodeStore, device: torch.device) -> None:
         self.cfg, self.data, self.device = cfg, data, device
-        self.frames = torch.from_numpy(np.array(data.frames))
+        # Shares the store's (writable, concatenated) array: the frames are held once.
+        self.frames = torch.as_tensor(data.frames)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
@@ -119,17 +77,16 @@ class Batcher:
 
     def regression(self, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         cfg, d = self.cfg, self.data
-        video, t, goal_t = sample_pairs(d.lengths, cfg.batch_size, rng)
-        start = d.starts[video]
-        states = self.frames[torch.as_tensor(history_index(start, t, cfg.history))]
-        goals = self.frames[torch.as_tensor(start + goal_t)]
+        video, t, goal_t = d.sample_pairs(cfg.batch_size, rng)
+        states = self.frames[torch.as_tensor(d.history_index(video, t, cfg.history))]
+        goals = self.frames[torch.as_tensor(d.starts[video] + goal_t)]
         stacked = self._augment(HoldR.stack(states, goals))  # one shift for state and goal
         delta = torch.as_tensor(goal_t - t, dtype=torch.float32)
         return stacked.to(self.device), delta.to(self.device)
 
     def contrastive(self, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         cfg, d = self.cfg, self.data
-        video, t = sample_windows(d.lengths, cfg.videos_per_batch, cfg.seq_len, rng)
+        video, t = d.sample_episode_windows(cfg.videos_per_batch, cfg.seq_len, rng)
         frames = self._augment(self.frames[torch.as_tensor(d.starts[video] + t)])
         return (
             frames.to(self.device),
