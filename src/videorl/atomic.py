@@ -1,4 +1,5 @@
-"""Atomic file writes: the one place that writes a temporary file and renames it into place.
+"""Atomic writes: the one place that writes a temporary file (or builds a temporary folder)
+and renames it into place.
 
 A reader (or a process killed mid-write, SIGKILL included) sees either the previous file or
 the complete new one, never a partial file. The temporary file lives in the target's folder
@@ -42,6 +43,23 @@ def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def staging_dir(target: str | Path) -> Path:
+    """A new empty folder next to ``target`` in which to build it; ``publish_dir`` renames
+    it into place once complete (a dataset folder appears whole or not at all)."""
+    target = Path(target)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+
+
+def publish_dir(staging: Path, target: str | Path) -> None:
+    """Rename a finished ``staging_dir`` onto ``target``, which must not exist (a rename would
+    silently replace an empty folder), with the mode a plain mkdir gives it."""
+    target = Path(target)
+    if target.exists():
+        raise FileExistsError(f"{target} exists")
+    os.chmod(staging, 0o777 & ~_umask())
+    os.rename(staging, target)
 
 
 def write_text(path: str | Path, text: str) -> Path:

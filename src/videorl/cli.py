@@ -263,7 +263,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the flags generated from config sections are added only for ``command``
+    (the one being run, or all when None): building them imports every method, and so torch,
+    which commands like ``videorl envs`` do not need."""
+    wants = lambda name: command is None or command == name  # noqa: E731
     parser = _Parser(
         prog="videorl",
         description="Reinforcement learning from action-free videos (RLV, RLMU, HOLD).",
@@ -271,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train an agent; writes a run folder")
-    add_config_flags(p, config_flags())
+    if wants("train"):
+        add_config_flags(p, config_flags())
     p.add_argument("--out", help="run folder (default runs/ENV_ALGO_seedS)")
     p.add_argument("--config", help="YAML preset of config keys")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")
@@ -350,13 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domain", default="robot", help="observation domain (default robot)")
     p.set_defaults(func=cmd_goal)
 
-    from videorl.rewards.hold import HoldConfig
-
     p = sub.add_parser("reward", help="learned distance-to-goal rewards (HOLD)")
     reward_sub = p.add_subparsers(dest="reward_command", required=True, parser_class=_Parser)
     q = reward_sub.add_parser("train", help="train a HOLD distance model on unlabeled videos")
     q.add_argument("--data", nargs="+", required=True, metavar="DIR", help="image datasets")
-    add_config_flags(q, flagged_fields(HoldConfig))
+    if wants("reward"):
+        from videorl.rewards.hold import HoldConfig
+
+        add_config_flags(q, flagged_fields(HoldConfig))
     q.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     q.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -376,7 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), "")
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
+from videorl.atomic import publish_dir, staging_dir
 from videorl.data.manifest import (
     EPISODES,
     GROUNDTRUTH,
@@ -111,9 +110,7 @@ class DatasetWriter:
         self._tmp: Path | None = None
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = Path(
-                tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=parent)
-            )
+            self._tmp = staging_dir(parent / self.out.name)
             (self._tmp / EPISODES).mkdir()
         except OSError as e:
             self.abort()
@@ -289,11 +286,12 @@ class DatasetWriter:
             raise DatasetError(f"dataset fps {self.fps!r} must be a positive number")
         try:
             (self._tmp / MANIFEST).write_text(self.manifest().to_json())
-            if self.out.exists():  # rename() would silently replace an empty folder
-                raise DatasetError(
-                    f"{self.out} appeared while the dataset was written; choose a new --out"
-                )
-            os.rename(self._tmp, self.out)
+            publish_dir(self._tmp, self.out)
+        except FileExistsError:
+            self.abort()
+            raise DatasetError(
+                f"{self.out} appeared while the dataset was written; choose a new --out"
+            ) from None
         except OSError as e:
             self.abort()
             raise DatasetError(f"cannot finish {self.out}: {e.strerror or e}") from None
