@@ -38,11 +38,6 @@ BASELINE_ALGO = "sac"
 SHARED = {"run": RunConfig, "sac": SACConfig, "reward": RewardConfig, "videos": VideoConfig}
 
 
-assert not {a for a, m in METHODS.items() if m.Config is not None} & set(SHARED), (
-    "a method's own section may not take the name of a shared section"
-)
-
-
 def method_class(algo: str) -> type[Method]:
     if algo not in METHODS:
         raise ConfigError(f"unknown algo {algo!r}; available: {', '.join(METHODS)}")
@@ -62,7 +57,7 @@ def sections_of(algo: str) -> dict[str, type]:
     return out
 
 
-def key_owners() -> dict[str, list[tuple[str, str]]]:  # noqa: D401
+def key_owners() -> dict[str, list[tuple[str, str]]]:
     """Config key -> [(section name, algo that has it or '')], over every method."""
     owners: dict[str, list[tuple[str, str]]] = {}
     for name, cls in SHARED.items():
