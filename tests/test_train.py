@@ -92,6 +92,7 @@ KEYS = ["step", "episodes", "eval_return", "eval_success"]
 
 @pytest.mark.parametrize("env", ["acrobot", "state-pusher"])
 def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path, env):
+    """train, kill -9, then `videorl train --out RUN --resume` as the README shows it."""
     args = [
         "--env", env, "--steps", "700", "--seed", "3", "--no-progress",
         "--set", "eval_every=200", "eval_episodes=2", "initial_steps=150", "batch_size=32",
@@ -115,7 +116,9 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path, env):
     rows_at_kill = read_rows(killed)
     assert len(rows_at_kill) < len(read_rows(full)), "the run finished before it was killed"
 
-    subprocess.run([*cmd, "--out", str(killed), "--resume"], check=True, capture_output=True)
+    # the README's line: the run folder alone says what to continue (its config.yaml)
+    resume = [sys.executable, "-m", "videorl.cli", "train", "--out", str(killed), "--resume"]
+    subprocess.run(resume, check=True, capture_output=True)
     full_rows = [[r[k] for k in KEYS] for r in read_rows(full)]
     resumed_rows = [[r[k] for k in KEYS] for r in read_rows(killed)]
     assert resumed_rows == full_rows

@@ -6,14 +6,13 @@ User mistakes end with one line on stderr and exit code 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
 
-from videorl.config import TrainConfig, apply_overrides, field_help, load_yaml
+from videorl.config import apply_overrides
 from videorl.config import parse_set as _parse_set
-from videorl.errors import UserError
+from videorl.errors import TrainingDiverged, UserError
+from videorl.train_command import add_config_flags, config_flags, flagged_fields
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,52 +28,9 @@ def _fail(message: str) -> int:
     return 2
 
 
-def config_flags() -> list[tuple[type, dataclasses.Field, str]]:
-    """(section, field, method or '') of every config field that is also a ``videorl train``
-    flag, over the shared sections and every registered method's own section."""
-    from videorl.agents.registry import METHODS, SHARED
-
-    sections = [(cls, "") for cls in SHARED.values()]
-    sections += [(m.Config, algo) for algo, m in METHODS.items() if m.Config is not None]
-    return [field for cls, algo in sections for field in flagged_fields(cls, algo)]
-
-
-def flagged_fields(cls: type, algo: str = "") -> list[tuple[type, dataclasses.Field, str]]:
-    """The fields of config section ``cls`` marked with ``config.flag``."""
-    return [(cls, f, algo) for f in dataclasses.fields(cls) if "flag" in f.metadata]
-
-
-def add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
-    """One flag per field marked with ``config.flag``; its help is the field's docstring."""
-    seen = set()
-    for cls, f, algo in fields:
-        if f.metadata["flag"] in seen:  # a method section inherited from another method's
-            continue
-        seen.add(f.metadata["flag"])
-        help_text = field_help(cls, f.name) + (f" (algo {algo})" if algo else "")
-        parser.add_argument(f.metadata["flag"], dest=f.name, help=help_text,
-                            **f.metadata["argparse"])  # fmt: skip
-
-
-def build_config(args: argparse.Namespace) -> TrainConfig:
-    """Defaults < --config YAML < explicit flags < --set KEY=VALUE."""
-    from videorl.agents.registry import make_config
-
-    values: dict[str, Any] = load_yaml(args.config) if args.config else {}
-    for _, f, _ in config_flags():
-        if getattr(args, f.name, None) is not None:
-            values[f.name] = getattr(args, f.name)
-    values.update(_parse_set(args.set or []))
-    return make_config(values)
-
-
-def default_out(cfg: TrainConfig) -> Path:
-    safe = cfg.run.env.replace(":", "-").replace("/", "-")
-    return Path("runs") / f"{safe}_{cfg.run.algo}_seed{cfg.run.seed}"
-
-
 # -- commands -------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
+    from videorl import train_command as tc
     from videorl.train import train
 
     if args.help_config:
@@ -83,25 +39,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("config keys by section (--set KEY=VALUE or SECTION.KEY=VALUE, or a YAML file):")
         print(config_help())
         return 0
-    cfg = build_config(args)
-    out = Path(args.out) if args.out else default_out(cfg)
+    if args.resume:
+        if not args.out:
+            raise UserError("--resume needs --out RUN_DIR, the run folder to continue")
+        cfg, out = tc.resume_config(args.out, tc.given_values(args)), Path(args.out)
+        done = tc.last_checkpoint_step(out)
+        if done is not None and done >= cfg.run.steps:
+            print(f"{out} is at step {done} of its {cfg.run.steps}: nothing to do "
+                  "(pass a larger --steps to extend it)")  # fmt: skip
+            return 0
+    else:
+        cfg = tc.build_config(args)
+        out = Path(args.out) if args.out else tc.default_out(cfg)
     run = train(cfg, out, resume=args.resume, progress=not args.no_progress)
-    print(f"run folder: {run.path}")
-    _print_last_row(run.metrics)
+    print(tc.summary(run.path))
     return 0
-
-
-def _print_last_row(metrics: Path) -> None:
-    import csv
-
-    with metrics.open() as fh:
-        rows = list(csv.DictReader(fh))
-    if rows:
-        last = rows[-1]
-        print(
-            f"step {last['step']}: eval_return {last['eval_return']} "
-            f"eval_success {last['eval_success'] or 'n/a'}"
-        )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -179,13 +131,13 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from videorl.atomic import check_writable
     from videorl.plot import compare_runs, format_table
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out must name a .png file, got {args.out}")
-    if not out.parent.is_dir():
-        raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
+    check_writable(out, "--out")
     if args.metric not in ("eval_return", "eval_success"):
         raise UserError("--metric must be eval_return or eval_success")
     table = compare_runs(args.runs, out, args.metric, args.threshold)
@@ -197,7 +149,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from videorl.sweep import sweep
 
-    out, runs = sweep(args.preset, args.seeds, args.workers)
+    out, runs = sweep(args.preset, args.seeds, args.workers, _parse_set(args.set or []))
     print(
         f"all runs finished; compare them with: videorl plot {out}/*/seed* --out {out}/curves.png"
     )
@@ -279,7 +231,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         add_config_flags(p, config_flags())
     p.add_argument("--out", help="run folder (default runs/ENV_ALGO_seedS)")
     p.add_argument("--config", help="YAML preset of config keys")
-    p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="override")
+    p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
+                   help="config keys (lr=1e-3 sac.tau=0.01); --help-config lists them")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--help-config", action="store_true", help="list config keys and exit")
@@ -346,6 +299,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("preset", help="sweep YAML (name, out, base, methods); see configs/sweeps/")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per method (default 5)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
+    p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
+                   help="replace base values of the preset, for every method")  # fmt: skip
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("goal", help="render a goal image: a successful expert episode's end")
@@ -389,8 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except UserError as exc:
         return _fail(str(exc))
+    except TrainingDiverged as exc:
+        _fail(str(exc))
+        return 3
     except KeyboardInterrupt:
-        sys.stderr.write("videorl: interrupted; resume a training run with --resume\n")
+        hint = "; continue it with --out RUN_DIR --resume" if command in ("train", "sweep") else ""
+        sys.stderr.write(f"\nvideorl: interrupted{hint}\n")
         return 130
 
 

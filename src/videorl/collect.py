@@ -40,9 +40,8 @@ def collect(
     command: str = "",
 ) -> Path:
     """Roll out ``episodes`` episodes and write them as a dataset at ``out``."""
-    from tqdm import tqdm
-
     from videorl.data.writer import DatasetWriter
+    from videorl.progress import progress as progress_bar
 
     if episodes < 1:
         raise UserError(f"--episodes must be positive, got {episodes}")
@@ -61,7 +60,9 @@ def collect(
         provenance=provenance, kind="frames" if pixels else "observations",
     )  # fmt: skip
     with writer:
-        for e in tqdm(range(episodes), disable=not progress, unit="episode", desc="collect"):
+        for e in progress_bar(
+            range(episodes), disable=not progress, unit="episode", desc="collect"
+        ):
             obs, _ = env.reset(seed=episode_seed(seed, e))
             observations, actions, rewards, terms = [obs], [], [], []
             done, info = False, {}

@@ -8,5 +8,10 @@ callers can treat it as one.
 """
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or weight became NaN or infinite; the CLI prints one line and exits 3 (it is not
+    the user's typing), and the last good checkpoint stays as it was."""
+
+
 class UserError(ValueError):
     """A mistake the user can fix; the CLI prints it as one line and exits 2."""

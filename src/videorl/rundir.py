@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ class RunDir:
                 continue
         return sorted(found)
 
+    def lock(self) -> RunLock:
+        """Hold the run folder for one writer (see RunLock)."""
+        return RunLock(self.path / ".lock")
+
     def read_config_dict(self) -> dict[str, Any]:
         if not self.config.is_file():
             raise UserError(f"{self.path} is not a videorl run folder (no config.yaml)")
@@ -69,6 +74,39 @@ class RunDir:
         atomic.write_text(self.config, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         if reward_info is not None:  # the learned reward as resolved (T, d(g, g), ...)
             atomic.write_text(self.reward, json.dumps(reward_info, indent=1))
+
+
+class RunLock:
+    """An OS lock (``flock``) on ``RUN_DIR/.lock`` while a process trains in the folder: a
+    second writer is refused naming the holder, and the lock dies with its process, so a
+    run killed with SIGKILL leaves no stale lock."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+
+        fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise UserError(
+                f"{self.file.parent} is in use by process {holder} (videorl train); wait for "
+                "it to finish or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the lock
+            self._fd = None
 
 
 def flat_config(data: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +163,7 @@ class MetricsLog:
     def write(self, row: dict[str, float]) -> None:
         with self.run.metrics.open("a", newline="") as fh:
             csv.DictWriter(fh, fieldnames=self.columns).writerow(
-                {k: _fmt(row.get(k, math.nan)) for k in self.columns}
+                {k: _fmt(row.get(k, math.nan), k) for k in self.columns}
             )
         step = int(row["step"])
         for key, value in row.items():
@@ -138,8 +176,10 @@ class MetricsLog:
         self.tb.close()
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, key: str = "") -> str:
     if isinstance(value, int):
         return str(value)
     value = float(value)
-    return "" if math.isnan(value) else f"{value:.6g}"
+    if math.isnan(value):
+        return ""
+    return f"{value:.3f}" if key == "wall_time" else f"{value:.6g}"  # seconds since 1970

@@ -22,6 +22,7 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from videorl.agents.registry import make_config
 from videorl.config import ConfigError, TrainConfig, load_yaml
@@ -29,9 +30,12 @@ from videorl.errors import UserError
 from videorl.rundir import RunDir
 
 
-def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
-    """(name, output folder, {method: config}) from a sweep preset, validated."""
-    data = load_yaml(path)
+def load_sweep(
+    path: str | Path, overrides: dict[str, Any] | None = None
+) -> tuple[str, Path, dict[str, TrainConfig]]:
+    """(name, output folder, {method: config}) from a sweep preset, validated; ``overrides``
+    (``videorl sweep --set``) replace values of the preset's base for every method."""
+    data = load_yaml(path, what="the sweep preset")
     unknown = set(data) - {"name", "out", "base", "methods"}
     if unknown:
         raise UserError(
@@ -46,11 +50,11 @@ def load_sweep(path: str | Path) -> tuple[str, Path, dict[str, TrainConfig]]:
     name = str(data.get("name") or Path(path).stem)
     out = Path(data.get("out") or Path("runs") / "sweeps" / name)
     configs = {}
-    for method, overrides in methods.items():
-        if not isinstance(overrides, dict | type(None)):
+    for method, own in methods.items():
+        if not isinstance(own, dict | type(None)):
             raise UserError(f"{path}: method {method!r} must map config keys to values")
         try:
-            cfg = make_config({**base, **(overrides or {})})
+            cfg = make_config({**base, **(overrides or {}), **(own or {})})
         except ConfigError as exc:  # add which preset and method the bad key is in
             raise ConfigError(f"{path}: method {method!r}: {exc}") from None
         configs[str(method)] = cfg
@@ -97,11 +101,13 @@ def _run_one(cfg: TrainConfig, run: Path, state: str) -> str:
     return str(run)
 
 
-def sweep(preset: str | Path, seeds: int, workers: int = 1) -> tuple[Path, list[Path]]:
+def sweep(
+    preset: str | Path, seeds: int, workers: int = 1, overrides: dict[str, Any] | None = None
+) -> tuple[Path, list[Path]]:
     """Run every method x seed of a preset; returns (sweep folder, run folders)."""
     if seeds < 1 or workers < 1:
         raise UserError("--seeds and --workers must be positive")
-    name, out, configs = load_sweep(preset)
+    name, out, configs = load_sweep(preset, overrides)
     check_datasets(preset, configs)
     jobs = []
     for method, cfg in configs.items():

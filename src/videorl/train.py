@@ -12,6 +12,7 @@ that never stopped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import random
@@ -28,7 +29,7 @@ from videorl import checkpoint
 from videorl.agents.base import CLIPS, OBSERVATIONS, ROBOT, UpdateInputs
 from videorl.agents.registry import make_method, method_class
 from videorl.config import TrainConfig
-from videorl.errors import UserError
+from videorl.errors import TrainingDiverged, UserError
 from videorl.replay import ReplayBuffer
 from videorl.rollout import (
     episode_seed,
@@ -59,6 +60,9 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, out: str | Path, resume: bool = False) -> None:
         self.run = RunDir(out)
+        if (self.run.path / ".lock").exists():
+            with self.run.lock():  # refused now, naming the process, if one trains here
+                pass
         if resume:
             cfg = self._resumed_config(cfg)
         elif self.run.metrics.exists() or self.run.checkpoints.exists():
@@ -210,30 +214,63 @@ class Trainer:
         return self.explore_rng.uniform(-1.0, 1.0, self.spaces.action_dim).astype(np.float32)
 
     def run_training(self, progress: bool = True) -> RunDir:
-        created = False
-        if not self.resume:
-            created = self._create_run_dir()
+        created = False if self.resume else self._create_run_dir()
+        with contextlib.ExitStack() as held:
+            held.enter_context(self.run.lock())  # refused if another process trains here
+            log = self._start(created)
+            held.callback(log.close)
+            self._loop(self.obs, log, progress)
+        return self.run
+
+    def _start(self, created: bool) -> MetricsLog:
+        """Load or begin the run under its lock; a failed fresh start leaves no folder."""
         try:
+            if not self.resume and (self.run.metrics.exists() or self.run.latest.exists()):
+                raise UserError(
+                    f"{self.run.path} already holds a run; pass --resume to continue it "
+                    "or choose another --out"
+                )
             if self.resume:
                 self.load_checkpoint()
                 self.run.write_config(self.cfg, self.reward_info)  # steps may have grown
-                obs = self._restore_open_episode()
+                self.obs = self._restore_open_episode()
             else:
                 self.run.write_config(self.cfg, self.reward_info)
-                obs, _ = self.env.reset(seed=episode_seed(self.cfg.run.seed, 0))
-                self.buffer.start_episode(obs)
-            log = MetricsLog(
-                self.run, self.state.step if self.resume else None, metric_columns(self.metric_keys)
-            )
+                self.obs, _ = self.env.reset(seed=episode_seed(self.cfg.run.seed, 0))
+                self.buffer.start_episode(self.obs)
+            step = self.state.step if self.resume else None
+            return MetricsLog(self.run, step, metric_columns(self.metric_keys))
         except BaseException:
             if created:
                 shutil.rmtree(self.run.path, ignore_errors=True)
             raise
+
+    def _act(self, obs: np.ndarray, acc: dict, n_updates: int) -> np.ndarray | int:
+        """The policy's exploration action; non-finite weights stop the run here, before a
+        NaN action reaches the simulator."""
         try:
-            self._loop(obs, log, progress)
-        finally:
-            log.close()
-        return self.run
+            action = self.agent.act(obs, deterministic=False)
+        except RuntimeError:  # e.g. sampling from NaN probabilities
+            action = np.array(math.nan)
+        if not np.all(np.isfinite(action)):
+            row = {k: float(acc[k]) / max(n_updates, 1) for k in self.metric_keys}
+            self._check_finite(row)
+            raise TrainingDiverged(
+                f"training diverged by step {self.state.step}: the policy's action is not "
+                f"finite; {self.run.latest} keeps the last good state"
+            )
+        return action
+
+    def _check_finite(self, row: dict[str, float]) -> None:
+        """Stop a diverged run before its non-finite weights reach a checkpoint."""
+        bad = [k for k in self.metric_keys if k.endswith("loss") and not math.isfinite(row[k])]
+        if not bad and all(torch.isfinite(p).all() for p in self.agent.parameters()):
+            return
+        what = f"{bad[0]} is {row[bad[0]]}" if bad else "a network weight is not finite"
+        raise TrainingDiverged(
+            f"training diverged by step {self.state.step}: {what}; {self.run.latest} keeps the "
+            "last good state (lower lr, or check the reward scale)"
+        )
 
     def _eval_and_checkpoint(self, log: MetricsLog, acc: dict, n_updates: int, sps: float):
         s, run = self.state, self.cfg.run
@@ -251,6 +288,8 @@ class Trainer:
         }
         for key in self.metric_keys:
             row[key] = float(acc[key]) / n_updates if n_updates else math.nan
+        if n_updates:
+            self._check_finite(row)
         log.write(row)
         s.recent_returns = []
         best = eval_return > s.best_eval
@@ -278,19 +317,13 @@ class Trainer:
             self.agent.pretrain(self.sample_inputs(robot=False))
 
     def _loop(self, obs: np.ndarray, log: MetricsLog, progress: bool) -> None:
-        from tqdm import tqdm
+        from videorl.progress import progress as progress_bar
 
         run, s = self.cfg.run, self.state
         acc = self._zero_metrics()
         n_updates = 0
-        bar = tqdm(
-            total=run.steps,
-            initial=s.step,
-            disable=not progress,
-            unit="step",
-            dynamic_ncols=True,
-            desc=f"{run.algo} {run.env}",
-        )
+        bar = progress_bar(total=run.steps, initial=s.step, disable=not progress, unit="step",
+                           desc=f"{run.algo} {run.env}")  # fmt: skip
         if s.step == 0 and not self.resume:
             self.pretrain()
             if run.eval_at_start:
@@ -301,7 +334,7 @@ class Trainer:
             if s.step < run.initial_steps:
                 action = self.random_action()
             else:
-                action = self.agent.act(obs, deterministic=False)
+                action = self._act(obs, acc, n_updates)
             next_obs, reward, terminated, truncated, _ = self.env.step(
                 to_env_action(self.env, action)
             )

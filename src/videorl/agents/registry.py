@@ -107,7 +107,47 @@ def make_config(values: Mapping[str, Any] | None = None, /, **keys: Any) -> Trai
         videos=built.get("videos"),
         method=built[str(algo)] if method_class(str(algo)).Config is not None else None,
     )  # fmt: skip
-    return cfg.validate()
+    cfg.validate()
+    _refuse_unread(cfg, method_class(str(algo)))
+    return cfg
+
+
+def unread_keys(cfg: TrainConfig, method: type[Method]) -> dict[str, str]:
+    """Keys this run's method and reward do not read -> what would read them."""
+    goal_reward = cfg.reward.learned or bool(
+        reads_videos(method) and method.observation_request(cfg).reward_labels
+    )
+    out: dict[str, str] = {}
+    learned = "a learned reward (--reward hold:DIR, pixel-l2, embedding:FILE or tcn:SRC)"
+    for f in dataclasses.fields(RewardConfig):
+        if f.name != "reward" and not goal_reward:
+            out[f.name] = learned
+    if goal_reward and not cfg.reward.reward.startswith("tcn:"):
+        out.update(demo="--reward tcn:SRC", demo_episode="--reward tcn:SRC")
+    if cfg.reward.reward.startswith("tcn:"):
+        out["goal"] = "the goal-image rewards (hold:DIR, pixel-l2, embedding:FILE)"
+    if cfg.method is not None and hasattr(cfg.method, "unread"):
+        out.update(cfg.method.unread())
+    return out
+
+
+def _refuse_unread(cfg: TrainConfig, method: type[Method]) -> None:
+    """A key set away from its default that nothing in this run reads is a mistake: the run
+    would look configured by it and silently ignore it."""
+    defaults = make_defaults(cfg.run.algo)
+    values = cfg.flat()
+    for key, reader in unread_keys(cfg, method).items():
+        if values[key] != defaults[key]:
+            raise ConfigError(
+                f"{key}={values[key]!r} is not read by this run (algo {cfg.run.algo}, reward "
+                f"{cfg.reward.reward}); it is read by {reader}: remove it or add that"
+            )
+
+
+def make_defaults(algo: str) -> dict[str, Any]:
+    """Every key of ``algo``'s sections with its default value."""
+    return {f.name: getattr(cls(), f.name) for cls in sections_of(algo).values()
+            for f in dataclasses.fields(cls)}  # fmt: skip
 
 
 def _unknown_key(key: str, algo: str, owner: dict[str, str]) -> str:

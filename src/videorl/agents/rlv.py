@@ -72,6 +72,17 @@ class RLVConfig:
     paired_weight: float = 1e-6
     """weight of the paired-feature loss (Table 5)"""
 
+    def unread(self) -> dict[str, str]:
+        """Keys this configuration does not read -> what would read them."""
+        out = {}
+        if not self.paired_data:
+            out["paired_weight"] = "the paired loss (paired_data=DIR)"
+        if self.c3 == 0:
+            out |= dict.fromkeys(("disc_lr", "disc_hidden"), "domain confusion (c3 > 0)")
+        if self.obs_rewards != "rlv":
+            out |= dict.fromkeys(("c_large", "c_small"), "the Eq. 2 labels (obs_rewards=rlv)")
+        return out
+
     def validate(self, cfg: TrainConfig) -> None:
         if min(self.c1, self.c2, self.c3, self.paired_weight) < 0 or self.disc_lr <= 0:
             raise ConfigError("c1, c2, c3 and paired_weight must be >= 0 and disc_lr > 0")

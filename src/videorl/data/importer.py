@@ -33,6 +33,7 @@ from videorl.data.video_io import (
     subsample,
 )
 from videorl.data.writer import DatasetWriter
+from videorl.progress import progress as progress_bar
 
 DEFAULT_TASK = "unknown"
 DEFAULT_DOMAIN = "human"
@@ -181,7 +182,7 @@ def import_videos(
         fps=float(fps) if fps is not None else FALLBACK_FPS,
         provenance=provenance,
     ) as writer:
-        for src in tqdm(inputs, desc="import", unit="video", disable=not progress):
+        for src in progress_bar(inputs, desc="import", unit="video", disable=not progress):
             try:
                 frames, src_fps = _read_input(src, crop, int(size))
                 decoded = len(frames)

@@ -57,7 +57,7 @@ def train_hold(
 ) -> dict[str, Any]:
     """Train a distance model on ``data`` and write ``out`` (hold.yaml, model.pt = best by
     held-out Spearman, metrics.csv). Returns the summary written to hold.yaml."""
-    from tqdm import tqdm
+    from videorl.progress import progress as progress_bar
 
     cfg.validate()
     out = Path(out)
@@ -108,13 +108,8 @@ def train_hold(
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             losses: list[torch.Tensor] = []
-            bar = tqdm(
-                range(1, cfg.steps + 1),
-                disable=not progress,
-                desc=cfg.model,
-                unit="step",
-                dynamic_ncols=True,
-            )
+            bar = progress_bar(range(1, cfg.steps + 1), disable=not progress, desc=cfg.model,
+                               unit="step")  # fmt: skip
             for step in bar:
                 if cfg.model == "hold-r":
                     stacked, delta = batcher.regression(rng)
