@@ -77,3 +77,22 @@ def test_parallel_workers_give_the_same_runs(tmp_path):
             rows_b = [[r[k] for k in keys] for r in csv.DictReader(fb)]
         assert [r[0] for r in rows_b] == ["0", "100"]
         assert rows_a == rows_b  # trained rows too, losses included
+
+
+def test_preset_headers_state_the_budget_the_file_runs():
+    """A header's "Budget: Nk steps" is what the preset's base really runs."""
+    import re
+
+    for path in sorted((Path(__file__).parent.parent / "configs" / "sweeps").glob("*.yaml")):
+        header = re.search(r"^# Budget: (\d+)k steps", path.read_text(), re.M)
+        if header:
+            steps = yaml.safe_load(path.read_text())["base"]["steps"]
+            assert steps == int(header.group(1)) * 1000, path.name
+
+
+def test_every_preset_the_readme_names_exists():
+    import re
+
+    root = Path(__file__).parent.parent
+    named = set(re.findall(r"configs/[\w/]+\.yaml", (root / "README.md").read_text()))
+    assert named and all((root / p).is_file() for p in named), named
