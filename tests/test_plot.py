@@ -69,3 +69,42 @@ def test_plot_cli_errors(tmp_path):
     assert res.returncode == 2 and ".png" in res.stderr
     res = run(str(good), "--out", str(tmp_path / "f.png"), "--threshold", "0.5")
     assert res.returncode == 0 and "1000" in res.stdout
+
+
+def sweep_run(root, method, seed, returns, env="acrobot"):
+    (root / method).mkdir(parents=True, exist_ok=True)
+    return fake_run(root / method, f"seed{seed}", method.split("-")[0], seed, returns,
+                    {"env": env})  # fmt: skip
+
+
+def test_sweep_runs_are_labelled_by_method_and_thresholds_are_a_range(tmp_path, capsys):
+    from videorl.plot import format_table
+
+    runs = [sweep_run(tmp_path / "sw", "sac", s, [-100, -90, -85, -80]) for s in range(2)]
+    runs += [sweep_run(tmp_path / "sw", "rlv-medium", s, [-100, -85, -80, -78]) for s in range(2)]
+    table = compare_runs(runs, tmp_path / "f.png", threshold=[-85, -80])
+    rows = {r["method"]: r for r in table}
+    assert set(rows) == {"sac", "rlv-medium"}
+    assert rows["sac"]["reach"] == {-85: 2000, -80: 3000}
+    assert rows["rlv-medium"]["ratios"] == {-85: 0.5, -80: pytest.approx(2 / 3)}
+    text = format_table(table)
+    assert "steps to -85" in text and "steps to -80" in text and "final IQM" in text
+
+
+def test_runs_of_different_tasks_are_refused(tmp_path):
+    from videorl.errors import UserError
+
+    a = sweep_run(tmp_path / "a", "sac", 0, [0, 1], env="acrobot")
+    b = sweep_run(tmp_path / "b", "sac", 0, [0, 1], env="state-pusher")
+    with pytest.raises(UserError, match="different tasks"):
+        compare_runs([a, b], tmp_path / "f.png")
+
+
+def test_interquartile_mean_and_bootstrap_interval_hand_checked():
+    from videorl.plot import iqm_ci, method_colour
+
+    iqm, lo, hi = iqm_ci([1.0, 2.0, 3.0, 100.0])
+    assert iqm == pytest.approx(2.5)  # the middle two of four
+    assert lo <= iqm <= hi <= 100
+    assert math.isnan(iqm_ci([5.0])[1])
+    assert method_colour("rlv") == method_colour("rlv") != method_colour("sac")

@@ -6,6 +6,7 @@ User mistakes end with one line on stderr and exit code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -16,7 +17,12 @@ from videorl.train_command import add_config_flags, config_flags, flagged_fields
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line, exit 2."""
+    """argparse that reports a usage error as one line, exit 2, and reads a word like
+    -10,0,100,100 as a value (Python < 3.13 takes it for an unknown option)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.,]*$")
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"videorl: error: {message} (see '{self.prog} --help')\n")
@@ -292,7 +298,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (seeds are grouped)")
     p.add_argument("--out", required=True, help="figure file (.png)")
     p.add_argument("--metric", default="eval_return", help="eval_return or eval_success")
-    p.add_argument("--threshold", type=float, help="report the first step the mean reaches this")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        nargs="+",
+        metavar="T",
+        help="report the first step the mean reaches each T (several = a range)",
+    )
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("sweep", help="run the methods of a sweep preset over several seeds")

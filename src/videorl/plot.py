@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from videorl.agents.registry import BASELINE_ALGO
 from videorl.atomic import atomic_path
 from videorl.errors import UserError
@@ -64,10 +66,20 @@ def ascii_curve(values: list[float], width: int = 60, height: int = 10) -> str:
 
 # -- comparing runs -------------------------------------------------------------------------
 IGNORED_KEYS = ("seed", "threads", "device")  # do not define a method
+METRIC_WORDS = {"eval_return": "eval return", "eval_success": "eval success rate"}
+
+
+def _sweep_method(run: Path) -> tuple[str, str] | None:
+    """(sweep folder, method) of a run made by ``videorl sweep`` (OUT/METHOD/seedS)."""
+    if run.name.startswith("seed") and run.name[4:].isdigit():
+        return run.parent.parent.name, run.parent.name
+    return None
 
 
 def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
-    """Group run folders by their config without the seed; label groups by what differs."""
+    """Group run folders by their config without the seed. Runs of a sweep are labelled by
+    the sweep's method names; others by what differs among runs of the same method. Runs of
+    different tasks are refused: they share no axis and no threshold."""
     configs: dict[Path, dict] = {}
     for run in map(Path, run_dirs):
         rd = RunDir(run)
@@ -77,8 +89,21 @@ def group_runs(run_dirs: list[str | Path]) -> dict[str, list[Path]]:
             )
         cfg = flat_config(rd.read_config_dict())
         configs[run] = {k: v for k, v in cfg.items() if k not in IGNORED_KEYS}
+    tasks = sorted({str(c.get("env")) for c in configs.values()})
+    if len(tasks) > 1:
+        raise UserError(
+            f"the runs are of different tasks ({', '.join(tasks)}); plot each task's runs "
+            "separately, they share no axis or threshold"
+        )
+    swept = {run: _sweep_method(run) for run in configs}
+    if all(swept.values()):
+        several = len({s[0] for s in swept.values()}) > 1  # type: ignore[index]
+        groups: dict[str, list[Path]] = {}
+        for run, (sweep_name, method) in swept.items():  # type: ignore[misc]
+            groups.setdefault(f"{sweep_name}/{method}" if several else method, []).append(run)
+        return groups
     keys = sorted({k for c in configs.values() for k in c})
-    groups: dict[str, list[Path]] = {}
+    groups = {}
     for run, cfg in configs.items():
         algo = cfg.get("algo", "?")
         # Label by what differs among runs of the same method (a run's config holds only
@@ -100,14 +125,9 @@ def group_curve(
 
     ``runs`` are run folders, or their already-read metrics rows.
     """
-    per_run = []
-    for run in runs:
-        rows = run if isinstance(run, list) else read_metrics(run)
-        per_run.append({int(r["step"]): r[metric] for r in rows})
-    steps = sorted(set.intersection(*(set(d) for d in per_run)))
+    steps, per_step = _per_step(runs, metric)
     means, sems = [], []
-    for step in steps:
-        values = [d[step] for d in per_run if not math.isnan(d[step])]
+    for values in per_step:
         if not values:
             means.append(math.nan)
             sems.append(math.nan)
@@ -122,80 +142,125 @@ def group_curve(
     return steps, means, sems
 
 
+def _per_step(runs, metric: str) -> tuple[list[int], list[list[float]]]:
+    per_run = []
+    for run in runs:
+        rows = run if isinstance(run, list) else read_metrics(run)
+        per_run.append({int(r["step"]): r[metric] for r in rows})
+    steps = sorted(set.intersection(*(set(d) for d in per_run)))
+    return steps, [[d[s] for d in per_run if not math.isnan(d[s])] for s in steps]
+
+
+def iqm_ci(values: list[float], seed: int = 0) -> tuple[float, float, float]:
+    """Interquartile mean over seeds (the mean of the middle 50%, Agarwal et al. 2021) with a
+    95% percentile-bootstrap interval (scipy); NaN interval for fewer than 2 seeds."""
+    from scipy import stats
+
+    if not values:
+        return math.nan, math.nan, math.nan
+    iqm = float(stats.trim_mean(values, 0.25))
+    if len(values) < 2:
+        return iqm, math.nan, math.nan
+    res = stats.bootstrap((values,), lambda x, axis: stats.trim_mean(x, 0.25, axis=axis),
+                          n_resamples=2000, method="percentile", random_state=seed)  # fmt: skip
+    return iqm, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def first_step_reaching(steps: list[int], means: list[float], threshold: float) -> int | None:
     return next((s for s, m in zip(steps, means) if not math.isnan(m) and m >= threshold), None)
+
+
+def method_colour(label: str) -> str:
+    """The same colour for a method in every figure (a stable hash of its label)."""
+    import zlib
+
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+               "tab:pink", "tab:gray", "tab:olive", "tab:cyan"]  # fmt: skip
+    return palette[zlib.crc32(label.encode()) % len(palette)]
 
 
 def compare_runs(
     run_dirs: list[str | Path],
     out_png: str | Path,
     metric: str = "eval_return",
-    threshold: float | None = None,
+    threshold: float | list[float] | None = None,
 ) -> list[dict]:
-    """Plot mean +- standard error per group and return one summary row per group."""
+    """Plot mean +- standard error per group and return one summary row per group: final
+    mean and IQM with its bootstrap interval across seeds, and the first step the group's
+    mean reaches each threshold (with its ratio to the baseline method's)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    thresholds = [] if threshold is None else list(np.atleast_1d(threshold).astype(float))
     groups = group_runs(run_dirs)
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    task = flat_config(RunDir(next(iter(groups.values()))[0]).read_config_dict()).get("env")
+    fig, ax = plt.subplots(figsize=(7.6, 4.0), dpi=110)
     table = []
     for label, runs in groups.items():
         rows = [read_metrics(run) for run in runs]
         steps, means, sems = group_curve(rows, metric)
-        lo = [m - s for m, s in zip(means, sems)]
-        hi = [m + s for m, s in zip(means, sems)]
-        ax.plot(steps, means, label=f"{label} (n={len(runs)})")
-        ax.fill_between(steps, lo, hi, alpha=0.25)
+        colour = method_colour(label)
+        ax.plot(steps, means, color=colour, label=f"{label} (n={len(runs)})")
+        ax.fill_between(steps, [m - e for m, e in zip(means, sems)],
+                        [m + e for m, e in zip(means, sems)], color=colour, alpha=0.2)  # fmt: skip
         _, returns, _ = group_curve(rows, "eval_return")
         _, success, _ = group_curve(rows, "eval_success")
-        table.append(
-            {
-                "method": label,
-                "runs": len(runs),
-                "final_step": steps[-1] if steps else None,
-                "final_return": returns[-1] if returns else math.nan,
-                "final_success": success[-1] if success else math.nan,
-                "steps_to_threshold": None
-                if threshold is None
-                else first_step_reaching(steps, means, threshold),
-            }
-        )
+        _, finals = _per_step(rows, metric)
+        reach = {t: first_step_reaching(steps, means, t) for t in thresholds}
+        table.append({
+            "method": label, "runs": len(runs), "final_step": steps[-1] if steps else None,
+            "final_return": returns[-1] if returns else math.nan,
+            "final_success": success[-1] if success else math.nan,
+            "final_iqm": iqm_ci(finals[-1] if finals else []),
+            "reach": reach, "steps_to_threshold": reach[thresholds[0]] if thresholds else None,
+        })  # fmt: skip
     base = [r for r in table if r["method"].split(" ")[0] == BASELINE_ALGO]
-    base_steps = base[0]["steps_to_threshold"] if len(base) == 1 else None
     for row in table:
-        mine = row["steps_to_threshold"]
-        row["ratio_to_baseline"] = mine / base_steps if mine is not None and base_steps else None
-    if threshold is not None:
-        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
+        row["ratios"] = {}
+        for t in thresholds:
+            mine, theirs = row["reach"][t], base[0]["reach"][t] if len(base) == 1 else None
+            row["ratios"][t] = mine / theirs if mine is not None and theirs else None
+        row["ratio_to_baseline"] = row["ratios"][thresholds[0]] if thresholds else None
+    for t in thresholds:
+        ax.axhline(t, color="k", ls=":", lw=0.8)
+    n = sorted({len(runs) for runs in groups.values()})
+    words = METRIC_WORDS.get(metric, metric)
+    ax.set_title(f"{task}: {words}")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel(f"{metric} (mean ± s.e.)")
+    seeds = f"{n[0]}" if len(n) == 1 else f"{n[0]}-{n[-1]}"
+    ax.set_ylabel(f"{words}, mean ± s.e. over {seeds} seeds")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
-    out_png = Path(out_png)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp)
+    with atomic_path(Path(out_png)) as tmp:
+        fig.savefig(tmp, bbox_inches="tight")
     plt.close(fig)
     return table
 
 
 def format_table(table: list[dict]) -> str:
-    """The comparison table as aligned text."""
+    """The comparison table as aligned text: one column pair per threshold."""
 
     def fmt(v, spec="{:.3g}"):
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return "-"
         return spec.format(v)
 
-    header = ["method", "runs", "final step", "final return", "final success", "steps to thr.",
-              f"x {BASELINE_ALGO}"]  # fmt: skip
-    rows = [
-        [r["method"], str(r["runs"]), fmt(r["final_step"], "{}"), fmt(r["final_return"], "{:.2f}"),
-         fmt(r["final_success"], "{:.2f}"), fmt(r["steps_to_threshold"], "{}"),
-         fmt(r["ratio_to_baseline"], "{:.2f}")]
-        for r in table
-    ]  # fmt: skip
+    thresholds = list(table[0]["reach"]) if table else []
+    header = ["method", "runs", "final step", "final return", "final IQM [95% CI]",
+              "final success"]  # fmt: skip
+    for t in thresholds:
+        header += [f"steps to {t:g}", f"x {BASELINE_ALGO}"]
+    rows = []
+    for r in table:
+        iqm, lo, hi = r["final_iqm"]
+        ci = fmt(iqm, "{:.2f}") + (f" [{lo:.2f}, {hi:.2f}]" if not math.isnan(lo) else "")
+        row = [r["method"], str(r["runs"]), fmt(r["final_step"], "{}"),
+               fmt(r["final_return"], "{:.2f}"), ci, fmt(r["final_success"], "{:.2f}")]  # fmt: skip
+        for t in thresholds:
+            row += [fmt(r["reach"][t], "{}"), fmt(r["ratios"][t], "{:.2f}")]
+        rows.append(row)
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in [header, *rows])
