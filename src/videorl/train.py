@@ -79,6 +79,13 @@ class Trainer:
         self.env, self.reward_info = make_task_env(run.env, cfg.reward, run.seed)
         self.eval_env, _ = make_task_env(run.env, cfg.reward, run.seed, train=False)
         self.spaces = spaces_from_env(self.env)
+        unread = cfg.sac.unread(self.spaces.pixels)
+        if unread:
+            key, reader = unread[0]
+            raise UserError(
+                f"{key}={getattr(cfg.sac, key)!r} is not read by this run ({run.env} observes "
+                f"{'pixels' if self.spaces.pixels else 'states'}); it is read by {reader}"
+            )
         channels = self.spaces.obs_shape[2:]
         if self.spaces.pixels and channels != ((6,) if cfg.reward.goal_conditioned else (3,)):
             raise UserError(f"pixel observations must be HxWx3, got {self.spaces.obs_shape}")
