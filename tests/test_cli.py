@@ -60,7 +60,7 @@ def test_unwritable_out(tmp_path):
 def test_resume_without_checkpoint(tmp_path):
     out = tmp_path / "run"
     res = videorl("train", "--env", "acrobot", "--out", str(out), "--resume")
-    assert_user_error(res, "--resume", "no checkpoint")
+    assert_user_error(res, "--resume", "holds no run")
     assert not out.exists()
 
 

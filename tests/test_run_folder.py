@@ -157,3 +157,12 @@ def test_an_interrupt_message_starts_on_its_own_line(monkeypatch, capsys):
                  "--out", "x"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 130 and err.startswith("\n") and "--resume" not in err
+
+
+def test_a_policy_snapshot_in_place_of_latest_is_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert train(run, steps=100) == 0
+    (run / "checkpoints" / "latest.pt").write_bytes((run / "checkpoints" / "best.pt").read_bytes())
+    capsys.readouterr()
+    code = main(["train", "--out", str(run), "--resume", "--steps", "200", "--no-progress"])
+    assert "not this run's full checkpoint" in one_line_error(capsys, 2, code)

@@ -10,11 +10,14 @@ private 0600 of ``tempfile.mkstemp``.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from videorl.errors import UserError
 
 
 def _umask() -> int:
@@ -43,6 +46,31 @@ def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: str | Path, flag: str) -> Path:
+    """Refuse, before any work, an output ``path`` (given as ``flag``) that cannot be written:
+    a temporary file is created in its folder and removed again. ``os.access`` is not enough:
+    root passes it for every folder, and /proc or a read-only mount refuse writes anyway."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        reason = "it is a folder"
+    elif not parent.exists():
+        reason = f"folder {parent} does not exist"
+    elif not parent.is_dir():
+        reason = f"{parent} is a file, not a folder"
+    else:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        except OSError as exc:
+            why = "" if exc.errno == errno.ENOENT else f" ({exc.strerror})"
+            reason = f"folder {parent} is not writable{why}"
+        else:
+            os.close(fd)
+            os.unlink(probe)
+            return path
+    raise UserError(f"cannot write {flag} {path}: {reason}; choose a path in a writable folder")
 
 
 def staging_dir(target: str | Path) -> Path:

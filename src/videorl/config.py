@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -116,6 +117,14 @@ class SACConfig:
     """random-shift padding in pixels (RLV appendix D)"""
     precision: str = "fp32"
     """network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"""
+
+    def unread(self, pixels: bool) -> list[tuple[str, str]]:
+        """(key, what reads it) of keys set away from their defaults that a task observing
+        pixels (or states) does not read."""
+        pixel_keys = ("pixel_hidden", "encoder", "conv_channels", "augment", "aug_pad")
+        keys, reader = (("hidden",), "state tasks") if pixels else (pixel_keys, "pixel tasks")
+        default = SACConfig()
+        return [(k, reader) for k in keys if getattr(self, k) != getattr(default, k)]
 
     def validate(self, cfg: TrainConfig) -> None:
         if not 0.0 < self.gamma <= 1.0:
@@ -311,10 +320,12 @@ def coerce(cls: type, key: str, raw: Any) -> Any:
         return value
     if target is float and isinstance(value, str):
         try:  # YAML 1.1 reads "1e-3" as a string
-            return float(value)
+            value = float(value)
         except ValueError:
             pass
     if target is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):  # nan, inf: no setting means them; NaN slips past `<= 0`
+            raise ConfigError(f"{key} must be a finite number, got {raw!r}")
         return float(value)
     if target is int and isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -347,13 +358,19 @@ def parse_set(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML preset into a dict, or raise ConfigError naming the file."""
+def load_yaml(path: str | Path, what: str = "--config") -> dict[str, Any]:
+    """Read a YAML preset into a dict, or raise ConfigError naming the file; ``what`` names
+    what the file is for in the hint (the flag, or e.g. "the sweep preset")."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; pass a YAML file as {what}")
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; pass a YAML file to --config")
+        raise ConfigError(f"config file {path} does not exist; pass a YAML file as {what}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (UnicodeDecodeError, OSError) as exc:
+        why = "is not a text (YAML) file" if isinstance(exc, ValueError) else "cannot be read"
+        raise ConfigError(f"{path} {why}; pass a YAML file as {what}") from None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid YAML ({first})") from None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from videorl.atomic import atomic_path
+from videorl.atomic import atomic_path, check_writable
 from videorl.errors import UserError
 from videorl.policies import load_policy, make_policy
 from videorl.rollout import EVAL_SEED_OFFSET, episode_seed, make_env, make_task_env, run_episode
@@ -18,10 +17,7 @@ def _check_video_path(video: str) -> Path:
     path = Path(video)
     if path.suffix.lower() != ".mp4":
         raise UserError(f"--video must name an .mp4 file, got {video}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write the video {path}: {parent} is not a writable folder")
-    return path
+    return check_writable(path, "--video")
 
 
 def _check_renders(env) -> None:

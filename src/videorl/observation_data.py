@@ -48,7 +48,8 @@ def learned_labels(cfg: TrainConfig, spec: str, ds) -> tuple[np.ndarray, dict]:
 
     env = make_env(cfg.run.env)
     try:
-        reward, info = build_goal_reward(cfg.reward, spec, env, scale_seeds(cfg.run.seed))
+        seeds = scale_seeds(cfg.run.seed)
+        reward, info = build_goal_reward(cfg.reward, spec, env, seeds, flag="--obs-reward")
     finally:
         env.close()
     labels = []

@@ -183,9 +183,15 @@ class Trainer:
 
     def load_checkpoint(self) -> None:
         ckpt = checkpoint.load(self.run.latest)
-        self.agent.load_full_state(ckpt["agent"])
-        self.buffer.load_state_dict(ckpt["buffer"])
-        loop = ckpt["loop"]
+        try:
+            self.agent.load_full_state(ckpt["agent"])
+            self.buffer.load_state_dict(ckpt["buffer"])
+            loop, rng = ckpt["loop"], ckpt["rng"]
+        except (KeyError, RuntimeError, ValueError) as exc:  # e.g. a policy snapshot copied here
+            raise UserError(
+                f"{self.run.latest} is not this run's full checkpoint ({type(exc).__name__}); "
+                "restore latest.pt from a copy, or train again into a new --out"
+            ) from None
         actions = loop["episode_actions"].numpy()
         self.state = LoopState(
             step=loop["step"],
@@ -195,7 +201,6 @@ class Trainer:
             best_eval=loop["best_eval"],
             recent_returns=list(loop["recent_returns"]),
         )
-        rng = ckpt["rng"]
         torch.set_rng_state(rng["torch"])
         if rng["cuda"]:
             torch.cuda.set_rng_state_all(rng["cuda"])

@@ -140,7 +140,8 @@ def check_crop(crop: tuple[int, int, int, int] | None, width: int, height: int, 
     x, y, w, h = crop
     if w <= 0 or h <= 0 or x < 0 or y < 0:
         raise DatasetError(
-            f"--crop {x},{y},{w},{h} needs X, Y >= 0 and W, H > 0; give a box inside the frame"
+            f"--crop {x},{y},{w},{h}: the form is X,Y,W,H with X, Y >= 0 (the top-left corner) "
+            "and W, H > 0 (width, height); give a box inside the frame"
         )
     if x + w > width or y + h > height:
         raise DatasetError(

@@ -71,13 +71,24 @@ def load_distance(spec: str, image_shape: tuple[int, ...]) -> DistanceModel:
 
 
 def build_goal_reward(
-    cfg: RewardConfig, spec: str, env: gym.Env, reset_seeds: list[int], measure_scale: bool = True
+    cfg: RewardConfig,
+    spec: str,
+    env: gym.Env,
+    reset_seeds: list[int],
+    measure_scale: bool = True,
+    flag: str = "--reward",
 ) -> tuple[GoalReward, dict[str, Any]]:
-    """The ``GoalReward`` that section ``cfg`` asks for with reward ``spec``
-    on ``env`` (the unwrapped task). With ``reward_scale: auto``, T is measured over the reset
-    states of ``reset_seeds`` (so that their mean learned reward is -1/3); the returned dict
-    records what was resolved (written to ``RUN_DIR/reward.json``)."""
-    shape = tuple(env.observation_space.shape)
+    """The ``GoalReward`` that section ``cfg`` asks for with reward ``spec`` (given as
+    ``flag``) on ``env`` (the unwrapped task). With ``reward_scale: auto``, T is measured over
+    the reset states of ``reset_seeds`` (so that their mean learned reward is -1/3); the
+    returned dict records what was resolved (written to ``RUN_DIR/reward.json``)."""
+    shape = tuple(env.observation_space.shape or ())
+    if len(shape) != 3:  # a state task observes a 1-D float vector
+        task = getattr(env.spec, "name", None) or "this task"
+        raise RewardSpecError(
+            f"{flag} {spec} compares camera images, but {task} observes states (shape "
+            f"{shape}); pick a visual task (videorl envs lists them, e.g. visual-pusher)"
+        )
     model = load_distance(spec, shape)
     kind, _ = parse_spec(spec)
     if kind == "tcn":

@@ -39,8 +39,9 @@ def _load_resnet_weights(model: DistanceModel, file: str) -> None:
     path = Path(file)
     if not path.is_file():
         raise DistanceModelError(f"weights file {path} not found; pass a local .pth file")
+    state = checkpoint.load(path, what="weights file", error=DistanceModelError,
+                            fix="use a torchvision ResNet state dict (.pth)")  # fmt: skip
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         model.net.load_backbone(state)  # type: ignore[union-attr, operator]

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
+from videorl import checkpoint
 from videorl.config import ConfigError, apply_overrides, flag
 from videorl.errors import UserError
 from videorl.nets import RESNET_LAYOUTS, ResNet, SmallConvNet
@@ -286,7 +287,8 @@ def load_distance_model(model_dir: str | Path, device: str | torch.device = "cpu
     try:
         saved = yaml.safe_load(cfg_file.read_text())
         cfg = apply_overrides(HoldConfig(), saved["config"]).validate()
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = checkpoint.load(weights, what="distance model", error=DistanceModelError,
+                                fix="train it again with videorl reward train")  # fmt: skip
         model = build_model(cfg)
         model.load_state_dict(state)
     except (yaml.YAMLError, KeyError, TypeError, RuntimeError, OSError, ConfigError) as e:

@@ -1,0 +1,301 @@
+"""Mistakes a user can make end with one line on stderr naming the thing and the fix, exit
+code 2, no traceback and nothing half-written; and what videorl writes honours the umask."""
+
+import dataclasses
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from videorl.cli import main
+
+TINY = ["--set", "eval_every=50", "eval_episodes=1", "initial_steps=20", "batch_size=16",
+        "hidden=[16]", "threads=1", "--no-progress"]  # fmt: skip
+
+
+def cli(capsys, *args) -> str:
+    """Run ``videorl ARGS`` in-process; assert a one-line user error and return the line."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("videorl: error: "), err
+    return lines[0]
+
+
+class RunsCode:
+    """Unpickling this calls os.mkdir(marker): a pickle that carries code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "run"
+    assert main(["train", "--env", "acrobot", "--steps", "100", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def damage(path: Path, how: str, marker: Path) -> None:
+    if how == "few-bytes":
+        path.write_bytes(b"PK\x03\x04abc")
+    elif how == "half":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:  # code
+        torch.save({"nets": RunsCode(marker)}, path)
+
+
+# -- 1. non-finite floats ----------------------------------------------------------------
+@pytest.mark.parametrize("value", ["nan", "inf", "-.inf"])
+def test_non_finite_float_is_refused(tmp_path, capsys, value):
+    out = tmp_path / "D"
+    line = cli(capsys, "train", "--env", "acrobot", "--steps", "200", "--set", f"lr={value}",
+               "--out", out)  # fmt: skip
+    assert "lr" in line and "must be a finite number" in line
+    assert not out.exists()
+
+
+def test_non_finite_float_in_a_preset_is_refused(tmp_path, capsys):
+    preset = tmp_path / "p.yaml"
+    preset.write_text("gamma: .nan\n")
+    line = cli(capsys, "train", "--config", preset, "--out", tmp_path / "D")
+    assert "gamma" in line and "must be a finite number" in line
+
+
+# -- 2. unreadable checkpoints and model files --------------------------------------------
+@pytest.mark.parametrize("how", ["few-bytes", "half", "code"])
+def test_damaged_latest_checkpoint_on_resume(tiny_run, tmp_path, capsys, how):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    latest = run / "checkpoints" / "latest.pt"
+    damage(latest, how, tmp_path / "pwned")
+    before = (run / "metrics.csv").read_bytes()
+    line = cli(capsys, "train", "--env", "acrobot", "--steps", "200", "--out", run, "--resume",
+               *TINY)  # fmt: skip
+    assert str(latest) in line
+    if how == "code":
+        assert "is not a safe videorl checkpoint: it holds code" in line and "not loaded" in line
+    else:
+        assert "not a readable videorl checkpoint (truncated or corrupt)" in line
+    assert not (tmp_path / "pwned").exists()
+    assert (run / "metrics.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("how", ["few-bytes", "half", "code"])
+def test_damaged_checkpoint_on_eval_and_collect(tiny_run, tmp_path, capsys, how):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    # eval and collect read the newest step snapshot; damage it and latest.pt alike
+    newest = sorted((run / "checkpoints").glob("step_*.pt"))[-1]
+    for path in (newest, run / "checkpoints" / "latest.pt"):
+        damage(path, how, tmp_path / "pwned")
+    for args in (["eval", run, "--episodes", "1"],
+                 ["collect", "--env", "acrobot", "--policy", f"checkpoint:{run}", "--episodes",
+                  "1", "--out", tmp_path / "data", "--no-progress"]):  # fmt: skip
+        line = cli(capsys, *args)
+        assert str(newest) in line
+        assert ("holds code" if how == "code" else "truncated or corrupt") in line
+    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("how", ["few-bytes", "half", "code"])
+def test_damaged_hold_model(tmp_path, capsys, how):
+    from videorl.rewards.hold import HoldConfig, build_model
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    cfg = HoldConfig(model="hold-c", backbone="conv")
+    saved = {"config": dataclasses.asdict(cfg), "image_shape": [48, 48, 3]}
+    (model_dir / "hold.yaml").write_text(yaml.safe_dump(saved))
+    torch.save(build_model(cfg).state_dict(), model_dir / "model.pt")
+    damage(model_dir / "model.pt", how, tmp_path / "pwned")
+    line = cli(capsys, "reward", "eval", model_dir, "--data", tmp_path / "none")
+    assert str(model_dir / "model.pt") in line
+    assert ("not a safe" if how == "code" else "truncated or corrupt") in line
+    assert not (tmp_path / "pwned").exists()
+
+
+class Mean(torch.nn.Module):
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+def encoder_file(tmp_path: Path, suffix: str, how: str) -> Path:
+    file = tmp_path / f"enc{suffix}"
+    marker = tmp_path / "pwned"
+    if how == "code" and suffix == ".pt":  # torch.save of a pickle instead of TorchScript
+        torch.save({"encoder": RunsCode(marker)}, file)
+        return file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if suffix == ".pt":
+            torch.jit.save(torch.jit.script(Mean()), str(file))
+        else:
+            batch = torch.export.Dim("batch")
+            program = torch.export.export(
+                Mean(), (torch.zeros(2, 3, 48, 48),), dynamic_shapes=({0: batch},)
+            )
+            torch.export.save(program, str(file))
+    if how != "code":
+        damage(file, how, marker)
+        return file
+    # A .pt2 whose weight is stored as a pickle: torch.export.load unpickles those with
+    # weights_only=False. Mark the (single) constant-free program's input as pickled weight.
+    payload = io.BytesIO()
+    torch.save(RunsCode(marker), payload)
+    parts = {n: zipfile.ZipFile(file).read(n) for n in zipfile.ZipFile(file).namelist()}
+    config_name = next(n for n in parts if n.endswith("model_weights_config.json"))
+    config = json.loads(parts[config_name])
+    config["config"]["extra"] = {
+        "path_name": "weight_x",
+        "is_param": False,
+        "use_pickle": True,
+        "tensor_meta": None,
+    }
+    parts[config_name] = json.dumps(config).encode()
+    parts[config_name.replace("model_weights_config.json", "weight_x")] = payload.getvalue()
+    with zipfile.ZipFile(file, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return file
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pt2"])
+@pytest.mark.parametrize("how", ["few-bytes", "half", "code"])
+def test_damaged_encoder_file(tmp_path, capsys, suffix, how):
+    file = encoder_file(tmp_path, suffix, how)
+    out = tmp_path / "run"
+    line = cli(capsys, "train", "--env", "visual-pusher", "--reward", f"embedding:{file}",
+               "--goal", tmp_path / "g.png", "--steps", "100", "--out", out)  # fmt: skip
+    assert str(file) in line
+    assert ("not a safe" if how == "code" else "truncated or corrupt") in line
+    assert not (tmp_path / "pwned").exists()
+    assert not out.exists()
+
+
+# -- 3. config files -----------------------------------------------------------------------
+def test_config_that_is_a_folder(tmp_path, capsys):
+    line = cli(capsys, "train", "--config", tmp_path, "--out", tmp_path / "D")
+    assert "is a folder" in line and "--config" in line and "does not exist" not in line
+
+
+def test_config_that_is_binary(tmp_path, capsys):
+    binary = tmp_path / "model.yaml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    line = cli(capsys, "train", "--config", binary, "--out", tmp_path / "D")
+    assert str(binary) in line and "not a text" in line
+
+
+def test_missing_sweep_preset_hints_at_the_sweep_command(tmp_path, capsys):
+    line = cli(capsys, "sweep", tmp_path / "MISSING.yaml")
+    assert "MISSING.yaml" in line and "sweep preset" in line and "--config" not in line
+
+
+# -- 4. unwritable outputs are refused before any work --------------------------------------
+def unwritable_targets(tmp_path: Path, name: str) -> list[Path]:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    return [blocker / name, Path("/proc") / name]
+
+
+def test_plot_to_an_unwritable_path(tmp_path, capsys):
+    for target in unwritable_targets(tmp_path, "curves.png"):
+        # the run folder does not exist: the check on --out must come first
+        line = cli(capsys, "plot", tmp_path / "no-run", "--out", target)
+        assert "cannot write" in line and str(target) in line and "--out" in line
+
+
+def test_eval_video_to_an_unwritable_path(tmp_path, capsys):
+    for target in unwritable_targets(tmp_path, "v.mp4"):
+        line = cli(capsys, "eval", tmp_path / "no-run", "--video", target)
+        assert "cannot write" in line and str(target) in line and "--video" in line
+
+
+# -- 5. learned rewards on a state task ------------------------------------------------------
+@pytest.fixture()
+def goal_png(tmp_path) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "g.png"
+    Image.fromarray(np.zeros((48, 48, 3), np.uint8)).save(path)
+    return path
+
+
+def test_learned_reward_on_a_state_task(tmp_path, capsys, goal_png):
+    out = tmp_path / "run"
+    line = cli(capsys, "train", "--env", "state-pusher", "--reward", "pixel-l2", "--goal",
+               goal_png, "--steps", "100", "--out", out)  # fmt: skip
+    assert "--reward pixel-l2" in line and "images" in line and "state-pusher" in line
+    assert "visual task" in line
+    assert not out.exists()
+
+
+def test_learned_obs_reward_on_a_state_task(tmp_path, capsys, goal_png):
+    data = tmp_path / "data"
+    assert main(["collect", "--env", "state-pusher", "--policy", "random", "--episodes", "2",
+                 "--out", str(data), "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    out = tmp_path / "run"
+    line = cli(capsys, "train", "--env", "state-pusher", "--algo", "rlv", "--obs-data", data,
+               "--obs-reward", "pixel-l2", "--goal", goal_png, "--out", out)  # fmt: skip
+    assert "--obs-reward pixel-l2" in line and "visual task" in line
+    assert not out.exists()
+
+
+# -- 6. negative crop offsets ---------------------------------------------------------------
+@pytest.mark.parametrize("form", [["--crop", "-10,0,100,100"], ["--crop=-10,0,100,100"]])
+def test_negative_crop_offset(tmp_path, capsys, form):
+    out = tmp_path / "D"
+    line = cli(capsys, "import-videos", tmp_path, "--out", out, *form)
+    assert "--crop" in line and "X,Y,W,H" in line and "X, Y >= 0" in line
+    assert not out.exists()
+
+
+# -- 7. file modes honour the umask ---------------------------------------------------------
+def test_written_files_honour_the_umask(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        assert main(["train", "--env", "acrobot", "--steps", "100", "--out", "RUN", *TINY]) == 0
+        assert main(["collect", "--env", "acrobot", "--policy", "expert", "--episodes", "2",
+                     "--out", "DATA", "--no-progress"]) == 0  # fmt: skip
+        assert main(["eval", "RUN", "--episodes", "1", "--video", "V.mp4"]) == 0
+    finally:
+        os.umask(old)
+    paths = [Path("V.mp4")]
+    for top in ("RUN", "DATA"):
+        paths += [Path(top), *Path(top).rglob("*")]
+    modes = {str(p): stat.S_IMODE(p.stat().st_mode) for p in paths}
+    wrong = {p: oct(m) for p, m in modes.items() if m != (0o755 if Path(p).is_dir() else 0o644)}
+    assert not wrong
+    assert any(p.endswith(".pt") for p in modes) and any(p.endswith(".npz") for p in modes)
+
+
+def test_subprocess_error_is_one_line(tmp_path):
+    """The same contract through ``python -m videorl.cli`` (a fresh interpreter)."""
+    res = subprocess.run([sys.executable, "-m", "videorl.cli", "import-videos", str(tmp_path),
+                          "--out", str(tmp_path / "D"), "--crop", "-1,0,4,4"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "X,Y,W,H" in res.stderr and "Traceback" not in res.stderr
