@@ -114,6 +114,7 @@ def test_domain_term_alone_reaches_the_encoder_reversed():
     loss, acc = agent.domain_terms(agent.inverse_features(x_int), agent.inverse_features(x_obs))
     loss.backward()
     reversed_grads = [p.grad.clone() for p in agent.inverse_encoder.parameters()]
+    disc_grads = [p.grad.clone() for p in agent.discriminator.parameters()]
     assert all(g.abs().sum() > 0 for g in reversed_grads)
     assert all(p.grad.abs().sum() > 0 for p in agent.discriminator.parameters())
     assert 0.0 <= acc.item() <= 1.0
@@ -127,6 +128,11 @@ def test_domain_term_alone_reaches_the_encoder_reversed():
     plain.backward()
     for r, p in zip(reversed_grads, agent.inverse_encoder.parameters()):
         assert torch.allclose(r, -0.01 * p.grad, atol=1e-9, rtol=1e-4)
+    # ... and the discriminator gets the plain gradient of its own loss: the reversal sits
+    # between encoder and discriminator, not after the discriminator (which would make it
+    # learn to confuse itself).
+    for g, p in zip(disc_grads, agent.discriminator.parameters()):
+        assert torch.allclose(g, p.grad, atol=1e-9, rtol=1e-4)
 
 
 def test_update_with_domain_confusion_changes_the_inverse_encoder_by_the_domain_term():
