@@ -47,9 +47,12 @@ def test_metrics_match_hand_computed_values():
     # One video of T = 4 frames, goal = last frame; distances to it:
     d = np.array([3.0, 2.0, 2.5, 0.0])
     m = ranking_metrics([d], time_metrics=True)
-    # consecutive changes -1, +0.5, -2.5: one rise of 0.5 over T - 1 = 3 steps (Eq. 5, 6)
+    # changes among s_1..s_3 (not the step into the goal frame): -1, +0.5; one rise of 0.5,
+    # divided by T - 1 = 3 (Eq. 5, 6)
     assert m["misclassification"] == pytest.approx(1 / 3)
     assert m["hinge"] == pytest.approx(0.5 / 3)
+    # a rise on the last step into the goal frame is outside the sums
+    assert ranking_metrics([np.array([3.0, 2.0, 1.0, 5.0])], False)["misclassification"] == 0
     # frames 1..3 vs remaining time 3, 2, 1: ranks (2, 0, 1) vs (2, 1, 0) -> rho = 0.5
     assert m["spearman"] == pytest.approx(0.5)
     # errors 3-3, 2-2, 2.5-1: mse 2.25/3, mean |error| 1.5/3
@@ -60,8 +63,9 @@ def test_metrics_pool_videos_by_total_steps_and_average_spearman():
     perfect, reversed_ = np.array([4.0, 3, 2, 1, 0]), np.array([0.0, 1, 2])
     m = ranking_metrics([perfect, reversed_], time_metrics=False)
     assert m["spearman"] == pytest.approx((1.0 + -1.0) / 2)
-    assert m["misclassification"] == pytest.approx(2 / (4 + 2))  # both steps of video 2 rise
-    assert m["hinge"] == pytest.approx(2 / 6)
+    # video 2 (0, 1, 2): one rise among s_1..s_2, its step into the goal is not counted
+    assert m["misclassification"] == pytest.approx(1 / (4 + 2))
+    assert m["hinge"] == pytest.approx(1 / 6)
     assert "mse" not in m
 
 
@@ -231,13 +235,14 @@ def test_cumulative_reward_value_and_sparse_weight():
     assert reward.step(flat(51), 1.0) == pytest.approx(-d / 4.0 + 0.5, rel=1e-5)
 
 
-def test_instantaneous_form_penalises_only_moving_away():
+def test_instantaneous_form_rewards_progress_and_penalises_moving_away():
     goal = flat(255)
     reward = GoalReward(GoalDistance(PixelDistance(), [goal]), 1.0, 0.0, form="instantaneous")
     reward.reset(flat(100))
-    assert reward.step(flat(150), 0.0) == 0.0  # closer: no penalty
-    away = reward.step(flat(120), 0.0)
-    assert away == pytest.approx(-np.sqrt(SIZE * SIZE * 3) * 30 / 255, rel=1e-5)
+    unit = np.sqrt(SIZE * SIZE * 3) / 255
+    assert reward.step(flat(150), 0.0) == pytest.approx(50 * unit, rel=1e-5)  # closer: +
+    assert reward.step(flat(120), 0.0) == pytest.approx(-30 * unit, rel=1e-5)  # away: -
+    assert reward.step(flat(120), 0.0) == 0.0  # standing still earns nothing
 
 
 def test_subgoals_switch_after_3_close_steps_and_charge_each_remaining_one():
@@ -579,3 +584,20 @@ def test_history_frames_start_repeated_and_slide_with_each_step():
     assert reward.step(flat(20), 0.0) == pytest.approx(-10.0)  # (s0, s0, s1)
     assert reward.step(flat(30), 0.0) == pytest.approx(-10.0)  # (s0, s1, s2)
     assert reward.step(flat(40), 0.0) == pytest.approx(-20.0)  # (s1, s2, s3)
+
+
+def test_subgoals_switch_on_the_raw_distance_as_the_authors_did():
+    """REFERENCE.md: switch when d < 1 for 3 steps, the raw distance, not d - d(g, g)."""
+
+    class Offset(PixelDistance):
+        def distance(self, states, code):
+            return super().distance(states, code) + 5.0  # d(g, g) = 5, like HOLD-R's idling
+
+    g1, g2 = flat(100), flat(200)
+    for threshold, switched in ((1.0, False), (6.0, True)):
+        reward = GoalReward(GoalDistance(Offset(), [g1, g2]), 1.0, 0.0, subgoal_cost=0.0,
+                            switch_threshold=threshold)  # fmt: skip
+        reward.reset(flat(0))
+        for _ in range(3):
+            reward.step(g1, 0.0)  # at g1: d = 5, excess 0
+        assert (reward.current_goal == 1) is switched

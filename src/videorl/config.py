@@ -175,9 +175,9 @@ class RewardConfig:
     env_reward_weight: float = 1.0
     """w_env, weight of the task's sparse reward added to the learned one"""
     reward_form: str = "cumulative"
-    """cumulative (d(s',g) - d(g,g), used) or instantaneous (Eq. 4)"""
+    """cumulative (d(s',g) - d(g,g), what the authors ran) or instantaneous (-(d(s',g) - d(s,g)), the paper's ablation)"""  # noqa: E501
     subgoal_threshold: float = 1.0
-    """move to the next goal when d - d(g,g) < this"""
+    """move to the next goal when d(s', g) < this (the authors' rule, raw distance)"""
     subgoal_steps: int = 3
     """... for this many consecutive steps"""
     subgoal_cost: float | None = None

@@ -51,8 +51,10 @@ def ranking_metrics(distances: Sequence[np.ndarray], time_metrics: bool) -> dict
     * spearman: mean over videos of the rank correlation between d(s_t, s_T) and the true
       remaining time T - t over s_1..s_{T-1}.
     * misclassification (Eq. 6) and hinge (Eq. 5), read as REFERENCE.md states them: over
-      consecutive frames, the share of steps whose predicted distance goes up, and the summed
-      increase, each divided by sum_i (T_i - 1).
+      consecutive frames, the count of steps whose predicted distance goes up, and the summed
+      increase, each divided by sum_i (T_i - 1). As in the equations, the indices run over
+      s_1..s_{T-1}: the final step into the goal frame s_T (whose distance is d(g, g)) is not
+      counted, while the denominator stays sum_i (T_i - 1) as printed.
     * mse and mean_error (HOLD-R): (d(s_t, s_T) - (T - t)) over s_1..s_{T-1}, in frames.
     """
     rho, ups, rise, steps, sq, ab, n = [], 0.0, 0.0, 0, 0.0, 0.0, 0
@@ -62,7 +64,7 @@ def ranking_metrics(distances: Sequence[np.ndarray], time_metrics: bool) -> dict
             continue
         remaining = np.arange(len(d) - 1, 0, -1, dtype=np.float64)  # T - t for t < T
         rho.append(spearman(d[:-1], remaining))
-        diff = np.diff(d)
+        diff = np.diff(d[:-1])  # j, k in 1..T-1: not the step into the goal frame
         ups += float((diff > 0).sum())  # Eq. 6
         rise += float(np.maximum(diff, 0).sum())  # Eq. 5
         steps += len(d) - 1

@@ -5,12 +5,19 @@ With goals g_1..g_K (K = 1 without subgoals), the current goal g_k and a distanc
 
 * cumulative (the default, what the authors ran; REFERENCE.md "HOLD in practice"):
   r = -(max(0, d(s', g_k) - d(g_k, g_k)) + C * (K - k)) / T + w_env * r_env
-* instantaneous (Eq. 4 as printed, an ablation that did worse):
-  r = -max(0, d(s', g_k) - d(s, g_k)) / T + w_env * r_env
+* instantaneous (the paper's ablation, Sec. III-B and Appendix C: "subtracting the distance
+  at the previous time step", which did worse):
+  r = -(d(s', g_k) - d(s, g_k)) / T + w_env * r_env
+  It rewards progress and penalises moving away. A max(0, .) around the difference, as Eq. 4
+  reads in print, would never reward progress (standing still would score the best, 0), so
+  the difference itself is the reading that makes it an ablation of the same objective.
 
 Subtracting d(g, g) gives the goal reward 0 and no state more. ``C`` is a constant cost per
-subgoal still ahead; the chain moves to g_{k+1} once d(s', g_k) - d(g_k, g_k) < threshold for
-``switch_steps`` consecutive steps. With ``schedule="time"`` the goal of step t is g_t (the TCN
+subgoal still ahead; the chain moves to g_{k+1} once d(s', g_k) < threshold for
+``switch_steps`` consecutive steps: the authors' rule (REFERENCE.md, d < 1 for 3 steps) on
+the raw distance. For a model with d(g, g) > 0 (HOLD-R on untrimmed videos) that asks for
+more than reaching the goal image's own distance; pick the threshold above d(g, g) (it is in
+reward.json) to switch earlier. With ``schedule="time"`` the goal of step t is g_t (the TCN
 baseline: follow a demonstration frame by frame) and there is no subgoal cost.
 """
 
@@ -132,12 +139,12 @@ class GoalReward:
         excess = max(0.0, d - float(self.goals.self_distance[self.k]))
         if self.form == "cumulative":
             learned = -(excess + self.subgoal_cost * self._remaining()) / self.scale
-        else:  # Eq. 4 as printed: only an increase of the distance is penalised
-            learned = -max(0.0, d - self._last[1]) / self.scale
+        else:  # the instantaneous ablation: the change of distance (see the module doc)
+            learned = -(d - self._last[1]) / self.scale
         self._last = (self.k, d)
         self.t += 1
         if self.schedule == "chain" and self._remaining() > 0:
-            self._close = self._close + 1 if excess < self.switch_threshold else 0
+            self._close = self._close + 1 if d < self.switch_threshold else 0  # authors' rule
             if self._close >= self.switch_steps:
                 self.k, self._close = self.k + 1, 0
         return learned + self.env_weight * float(env_reward)
