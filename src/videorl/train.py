@@ -119,19 +119,7 @@ class Trainer:
             raise UserError(
                 f"--resume: no checkpoint in {self.run.checkpoints}; start the run without --resume"
             )
-        saved = self.run.read_config()
-        mine, theirs = cfg.flat(), saved.flat()
-        changed = [
-            k
-            for k in sorted(set(mine) | set(theirs))
-            if k != "steps" and mine.get(k) != theirs.get(k)
-        ]  # noqa: E501
-        if changed:
-            raise UserError(
-                f"--resume keeps the run's config; {', '.join(changed)} differ from "
-                f"{self.run.config} (only --steps may change)"
-            )
-        return dataclasses.replace(saved, run=dataclasses.replace(saved.run, steps=cfg.run.steps))
+        return self.run.resumed(cfg)
 
     # -- setup ---------------------------------------------------------------------------
     def _create_run_dir(self) -> bool:

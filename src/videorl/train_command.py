@@ -77,17 +77,7 @@ def resume_config(out: str | Path, values: dict[str, Any]) -> TrainConfig:
         raise UserError(
             f"--resume: {run.path} holds no run (no config.yaml); start it without --resume"
         )
-    saved = run.read_config()
-    merged = make_config({**config_values(run.read_config_dict()), **values})
-    mine, theirs = merged.flat(), saved.flat()
-    changed = [k for k in mine if k != "steps" and mine[k] != theirs.get(k)]
-    if changed:
-        k = changed[0]
-        raise UserError(
-            f"--resume continues {run.path} as configured: {k} is {theirs.get(k)!r} there, not "
-            f"{mine[k]!r}; drop that flag (only --steps may change, to extend the run)"
-        )
-    return merged
+    return run.resumed(make_config({**config_values(run.read_config_dict()), **values}))
 
 
 def last_checkpoint_step(out: str | Path) -> int | None:

@@ -57,19 +57,6 @@ def sections_of(algo: str) -> dict[str, type]:
     return out
 
 
-def key_owners() -> dict[str, list[tuple[str, str]]]:
-    """Config key -> [(section name, algo that has it or '')], over every method."""
-    owners: dict[str, list[tuple[str, str]]] = {}
-    for name, cls in SHARED.items():
-        for f in dataclasses.fields(cls):
-            owners.setdefault(f.name, []).append((name, ""))
-    for algo, method in METHODS.items():
-        if method.Config is not None:
-            for f in dataclasses.fields(method.Config):
-                owners.setdefault(f.name, []).append((algo, algo))
-    return owners
-
-
 def _flatten(values: Mapping[str, Any], sections: dict[str, type]) -> dict[str, Any]:
     """Nested sections ({sac: {lr: ..}}), dotted keys (sac.lr) and plain keys -> plain keys."""
     flat: dict[str, Any] = {}
