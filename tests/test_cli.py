@@ -67,8 +67,10 @@ def test_resume_without_checkpoint(tmp_path):
 def test_existing_run_is_not_overwritten(tmp_path):
     out = tmp_path / "run"
     (out / "checkpoints").mkdir(parents=True)
+    (out / "checkpoints" / "latest.pt").write_bytes(b"x")
     res = videorl("train", "--env", "acrobot", "--out", str(out))
     assert_user_error(res, "already holds a run", "--resume")
+    assert (out / "checkpoints" / "latest.pt").read_bytes() == b"x"
 
 
 def test_missing_config_file(tmp_path):

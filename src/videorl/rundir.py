@@ -53,6 +53,14 @@ class RunDir:
                 continue
         return sorted(found)
 
+    def refuse_existing_run(self) -> None:
+        """A fresh start must not write into a folder that already holds a run."""
+        if self.metrics.exists() or self.latest.exists():
+            raise UserError(
+                f"{self.path} already holds a run; pass --resume to continue it "
+                "or choose another --out"
+            )
+
     def lock(self) -> RunLock:
         """Hold the run folder for one writer (see RunLock)."""
         return RunLock(self.path / ".lock")

@@ -65,11 +65,8 @@ class Trainer:
                 pass
         if resume:
             cfg = self._resumed_config(cfg)
-        elif self.run.metrics.exists() or self.run.checkpoints.exists():
-            raise UserError(
-                f"{self.run.path} already holds a run; pass --resume to continue it "
-                "or choose another --out"
-            )
+        else:
+            self.run.refuse_existing_run()  # early, before any env is built
         self.cfg = cfg.validate()
         run = cfg.run
         self.device = resolve_device(run.device)
@@ -225,11 +222,8 @@ class Trainer:
     def _start(self, created: bool) -> MetricsLog:
         """Load or begin the run under its lock; a failed fresh start leaves no folder."""
         try:
-            if not self.resume and (self.run.metrics.exists() or self.run.latest.exists()):
-                raise UserError(
-                    f"{self.run.path} already holds a run; pass --resume to continue it "
-                    "or choose another --out"
-                )
+            if not self.resume:
+                self.run.refuse_existing_run()  # again under the lock: a racing start
             if self.resume:
                 self.load_checkpoint()
                 self.run.write_config(self.cfg, self.reward_info)  # steps may have grown
@@ -248,13 +242,14 @@ class Trainer:
     def _act(self, obs: np.ndarray, acc: dict, n_updates: int) -> np.ndarray | int:
         """The policy's exploration action; non-finite weights stop the run here, before a
         NaN action reaches the simulator."""
+        row = lambda: {k: float(acc[k]) / max(n_updates, 1) for k in self.metric_keys}  # noqa: E731
         try:
             action = self.agent.act(obs, deterministic=False)
-        except RuntimeError:  # e.g. sampling from NaN probabilities
-            action = np.array(math.nan)
+        except RuntimeError:  # sampling from NaN probabilities, or a bug: only the first stops
+            self._check_finite(row())
+            raise
         if not np.all(np.isfinite(action)):
-            row = {k: float(acc[k]) / max(n_updates, 1) for k in self.metric_keys}
-            self._check_finite(row)
+            self._check_finite(row())
             raise TrainingDiverged(
                 f"training diverged by step {self.state.step}: the policy's action is not "
                 f"finite; {self.run.latest} keeps the last good state"
