@@ -31,6 +31,9 @@ def test_the_agents_augmentation_shifts_each_sample_on_its_own(algo, encoder):
     obs, next_obs = agent.augment(batch, batch.clone())
     for shifted in (obs, next_obs):
         assert len({tuple(x.flatten()[:300].tolist()) for x in shifted}) > 20
+    # Issue 12, deviation 1: s and s' of one transition share the offset, so an unchanged
+    # scene stays unchanged and the inverse model sees only the motion.
+    assert torch.equal(obs, next_obs)
 
 
 def train_and_read_buffer(tmp_path, env, steps):

@@ -1,4 +1,4 @@
-"""Tests for videorl.envs: the registry, the five RLV tasks, their experts and their rendering."""
+"""Tests for videorl.envs: the registry, the RLV tasks, their experts and their rendering."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ import pytest
 from videorl.envs import TASKS, TaskSpec, UnknownEnvError, expert_policy, gym_id, make_env
 
 SAWYER_TASKS = ["state-pusher", "visual-pusher", "visual-door", "visual-drawer"]
-ALL_TASKS = ["acrobot", *SAWYER_TASKS]
+ACROBOT_TASKS = ["acrobot", "acrobot-continuous"]  # more in test_acrobot_continuous
+ALL_TASKS = [*ACROBOT_TASKS, *SAWYER_TASKS]
+ZERO_TORQUE = {"acrobot": 1, "acrobot-continuous": np.zeros(1, dtype=np.float32)}
 DVD_TASKS = ["visual-close-drawer", "visual-push-cup", "visual-faucet-right"]  # test_dvd_envs
 EVERY_TASK = [*ALL_TASKS, *DVD_TASKS]
 EXPECTED = {  # name: (observation shape, dtype, action space, horizon)
     "acrobot": ((6,), np.float32, gym.spaces.Discrete(3), 100),
+    "acrobot-continuous": ((6,), np.float32, gym.spaces.Box(-1, 1, (1,), np.float32), 100),
     "state-pusher": ((5,), np.float32, gym.spaces.Box(-1, 1, (2,), np.float32), 100),
     "visual-pusher": ((48, 48, 3), np.uint8, gym.spaces.Box(-1, 1, (2,), np.float32), 100),
     "visual-door": ((48, 48, 3), np.uint8, gym.spaces.Box(-1, 1, (3,), np.float32), 100),
@@ -117,14 +120,15 @@ def test_truncated_exactly_at_horizon(envs, name):
     horizon = EXPECTED[name][3]
     env.reset(seed=1)
     # Acrobot: zero torque never reaches the goal, so the episode must run to the horizon.
-    actions = [1] * horizon if name == "acrobot" else _fixed_actions(env, horizon)
+    acrobot = name in ACROBOT_TASKS
+    actions = [ZERO_TORQUE[name]] * horizon if acrobot else _fixed_actions(env, horizon)
     for t, action in enumerate(actions, start=1):
         obs, reward, terminated, truncated, info = env.step(action)
         assert truncated == (t == horizon), f"truncated={truncated} at step {t}"
         assert terminated is False
         assert isinstance(info["success"], bool)
         assert isinstance(reward, float)
-        if name == "acrobot":
+        if acrobot:
             assert reward == -1.0
         else:
             assert reward == float(info["success"])
@@ -132,7 +136,7 @@ def test_truncated_exactly_at_horizon(envs, name):
         env.unwrapped.step(actions[0])
 
 
-@pytest.mark.parametrize("name", [*SAWYER_TASKS, *DVD_TASKS])
+@pytest.mark.parametrize("name", ["acrobot-continuous", *SAWYER_TASKS, *DVD_TASKS])
 def test_bad_actions_are_rejected(envs, name):
     env = envs[name].unwrapped
     env.reset(seed=0)
@@ -222,15 +226,16 @@ def test_drawer_success_band(envs):
         assert info["success"] is inside and reward == float(inside) and terminated is False
 
 
-def test_acrobot_goal_terminates_with_zero_reward(envs):
-    env = envs["acrobot"]
+@pytest.mark.parametrize("name", ACROBOT_TASKS)
+def test_acrobot_goal_terminates_with_zero_reward(envs, name):
+    env = envs[name]
     acrobot = env.unwrapped
     env.reset(seed=0)
     acrobot.state = np.array([np.pi, 0.0, 0.0, 0.0])  # straight up: tip height 2
-    _, reward, terminated, truncated, info = env.step(1)
+    _, reward, terminated, truncated, info = env.step(ZERO_TORQUE[name])
     assert (reward, terminated, truncated, info["success"]) == (0.0, True, False, True)
     env.reset(seed=0)
-    _, reward, terminated, _, info = env.step(1)
+    _, reward, terminated, _, info = env.step(ZERO_TORQUE[name])
     assert (reward, terminated, info["success"]) == (-1.0, False, False)
 
 

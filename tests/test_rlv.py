@@ -2,6 +2,7 @@
 adversarial gradient reaching the encoder (REFERENCE.md defect 1), and RLV in the loop."""
 
 import csv
+import dataclasses
 import math
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from videorl.config import ConfigError
 from videorl.data.dataset import VideoDataset
 from videorl.data.writer import DatasetWriter
 from videorl.replay import Batch, ObservationBatch, ObservationPool
+from videorl.nets import ConvEncoder
 from videorl.train import train
 
 CPU = torch.device("cpu")
@@ -238,11 +240,22 @@ def test_state_observations_refuse_domain_confusion():
         state_rlv(c3=0.001)
 
 
-def test_shared_encoder_is_the_q_functions_extractor():
-    agent = pixel_rlv(inverse_encoder="shared")
-    assert not hasattr(agent, "inverse_encoder")
+def test_shared_encoder_is_one_extractor_for_every_network():
+    """Issue 12, deviation 5: the CoRL version's single extractor, read by the policy, both
+    Q functions, the inverse model and the discriminator."""
+    agent = pixel_rlv(inverse_encoder="shared", encoder="fast", c3=0.001)
+    encoders = [m for m in agent.modules() if isinstance(m, ConvEncoder)]
+    assert encoders == [agent.critic_encoder]
     x = frames(3)
-    assert torch.equal(agent.inverse_features(x), agent.q_encoders[0](x))
+    h = agent.critic_encoder(x)
+    assert torch.equal(agent.inverse_features(x), h)
+    assert torch.equal(agent.critic_features(x), h)
+    assert torch.equal(agent.actor_features(x), h)
+
+
+def test_shared_encoder_with_one_extractor_per_network_is_refused():
+    with pytest.raises(ConfigError, match="encoder=fast"):
+        pixel_rlv(inverse_encoder="shared", encoder="paper")
 
 
 def test_paired_loss_is_zero_for_identical_renders():
@@ -441,3 +454,51 @@ def test_sweep_names_a_missing_dataset(tmp_path):
     res = videorl("sweep", str(preset), "--seeds", "1")
     assert res.returncode == 2 and "nowhere/data" in res.stderr and "header" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+# -- Eq. 2 terminals: video ends or recorded terminations (issue 12, deviation 7) --------
+def test_recorded_terminals_give_c_large_only_where_the_episode_really_ended():
+    _, obs_batch = state_batches()
+    obs_batch = dataclasses.replace(
+        obs_batch, last=torch.tensor([False, True, True, False]),
+        gt_terminated=torch.tensor([0.0, 1.0, 0.0, 0.0]),  # video 2 hit the time limit
+    )  # fmt: skip
+    paper = state_rlv(c_large=10.0, c_small=-1.0)
+    reward, terminated = paper.label_rewards(obs_batch)
+    assert reward.tolist() == [-1.0, 10.0, 10.0, -1.0] and terminated.tolist() == [0, 1, 1, 0]
+    recorded = state_rlv(c_large=10.0, c_small=-1.0, obs_terminals="recorded")
+    reward, terminated = recorded.label_rewards(obs_batch)
+    assert reward.tolist() == [-1.0, 10.0, -1.0, -1.0] and terminated.tolist() == [0, 1, 0, 0]
+    groundtruth = state_rlv(obs_rewards="groundtruth", obs_terminals="recorded")
+    reward, terminated = groundtruth.label_rewards(obs_batch)
+    assert reward.tolist() == obs_batch.gt_reward.tolist() and terminated.tolist() == [0, 1, 0, 0]
+
+
+def test_pool_reads_recorded_terminations(tmp_path):
+    with DatasetWriter(tmp_path / "d", task="acrobot", domain="robot", source="collected",
+                       fps=10, provenance={"command": "test", "seed": 0},
+                       kind="observations") as w:  # fmt: skip
+        for episode, ended in enumerate((True, False)):  # episode 1 hit the time limit
+            w.add_episode(np.full((3, 6), episode, np.float32),
+                          groundtruth={"terminated": np.array([False, ended])})  # fmt: skip
+    pool = ObservationPool(VideoDataset(tmp_path / "d"), groundtruth=True)
+    b = pool.sample(200, np.random.default_rng(0))
+    first_episode = b.obs[:, 0] == 0
+    assert torch.equal(b.gt_terminated.bool(), b.last & first_episode)
+    assert (b.last & ~first_episode).any()
+
+
+def test_cli_recorded_terminals_need_them_in_the_dataset(tmp_path):
+    data = write_dataset(tmp_path / "d", [4, 4])  # records actions and rewards only
+    out = tmp_path / "r"
+    res = videorl("train", "--algo", "rlv", "--obs-data", str(data), "--out", str(out),
+                  "--set", "obs_terminals=recorded")  # fmt: skip
+    assert_user_error(res, out, "terminated (read by obs_terminals=recorded)")
+
+
+def test_cli_groundtruth_from_another_task_is_refused(tmp_path, acrobot_data):
+    """acrobot's action indices are not acrobot-continuous's torques."""
+    out = tmp_path / "r"
+    res = videorl("train", "--env", "acrobot-continuous", "--algo", "rlv", "--obs-data",
+                  str(acrobot_data), "--out", str(out), "--set", "obs_actions=groundtruth")  # fmt: skip
+    assert_user_error(res, out, "recorded on acrobot")

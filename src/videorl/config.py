@@ -112,7 +112,7 @@ class SACConfig:
     conv_channels: list[int] = items([16, 16, 32])
     """conv filters, 5x5 each + 2x2 max-pool (Table 4)"""
     augment: bool = True
-    """random-shift augmentation of pixel batches, one offset per sample"""
+    """random-shift augmentation of pixel batches: one offset per transition, the same for s and s' (RLV appendix D augments only the human-video experiments)"""  # noqa: E501
     aug_pad: int = 4
     """random-shift padding in pixels (RLV appendix D)"""
     precision: str = "fp32"

@@ -24,6 +24,10 @@ def load_observation_pool(
 
     ds = VideoDataset(cfg.videos.obs_data)
     check_matches(ds, spaces, cfg.run.env, "--obs-data")
+    # Ground truth (actions above all) means something only on the task it was recorded on:
+    # acrobot's action indices are not acrobot-continuous's torques.
+    same_task = ds.manifest.task == cfg.run.env
+    check_groundtruth(ds, request.groundtruth, cfg.run.env if same_task else None)
     paired = None
     if request.paired_data:
         paired = VideoDataset(request.paired_data)
@@ -34,7 +38,7 @@ def load_observation_pool(
     # Ground truth also feeds diagnostics when the dataset has it; it trains nothing unless
     # the method asked for it (an ablation), and then it must be there.
     pool = ObservationPool(
-        ds, groundtruth=request.groundtruth or ds.has_groundtruth, paired=paired,
+        ds, groundtruth=ds.has_groundtruth and same_task, paired=paired,
         reward_labels=labels, clip_length=request.clip_length,
     )  # fmt: skip
     return pool, info
@@ -57,6 +61,25 @@ def learned_labels(cfg: TrainConfig, spec: str, ds) -> tuple[np.ndarray, dict]:
         reward.reset(np.asarray(video[0]))
         labels += [reward.step(np.asarray(frame), 0.0) for frame in video[1:]]
     return np.asarray(labels, dtype=np.float32), info
+
+
+def check_groundtruth(ds, needed: dict[str, str], task: str | None) -> None:
+    """The dataset must record, on the run's ``task`` (None: another one), every groundtruth/
+    field the configuration reads."""
+    if needed and task is None:
+        raise UserError(
+            f"--obs-data {ds.path} was recorded on {ds.manifest.task}, and its ground truth, "
+            f"read by {', '.join(needed.values())}, does not carry over to another task; "
+            "collect the dataset from the run's task"
+        )
+    have = set(ds.manifest.groundtruth_fields or []) if ds.has_groundtruth else set()
+    missing = {key: setting for key, setting in needed.items() if key not in have}
+    if missing:
+        fields = ", ".join(f"{key} (read by {setting})" for key, setting in missing.items())
+        raise UserError(
+            f"--obs-data {ds.path} does not record groundtruth {fields}; use a dataset made by "
+            "videorl collect, or the default setting"
+        )
 
 
 def check_matches(ds, spaces: Spaces, env: str, flag: str) -> None:

@@ -235,13 +235,14 @@ class ObservationBatch:
     last: torch.Tensor
     gt_action: torch.Tensor | None = None
     gt_reward: torch.Tensor | None = None
+    gt_terminated: torch.Tensor | None = None
     reward_label: torch.Tensor | None = None
     paired_obs: torch.Tensor | None = None
     paired_next_obs: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = self.obs.shape[0]
-        for name in ("next_obs", "last", "gt_action", "gt_reward", "reward_label",
+        for name in ("next_obs", "last", "gt_action", "gt_reward", "gt_terminated", "reward_label",
                      "paired_obs", "paired_next_obs"):  # fmt: skip
             value = getattr(self, name)
             if value is not None and value.shape[0] != n:
@@ -314,7 +315,7 @@ class ObservationPool:
             )
         per_episode = [dataset.groundtruth(i) for i in range(len(dataset))]
         out = {}
-        for key in ("actions", "rewards"):
+        for key in ("actions", "rewards", "terminated"):
             if all(key in gt for gt in per_episode):
                 arr = np.concatenate([gt[key] for gt in per_episode]).astype(np.float32)
                 out[key] = torch.from_numpy(arr.reshape(len(arr), -1) if key == "actions" else arr)
@@ -338,6 +339,7 @@ class ObservationPool:
             last=torch.from_numpy(last),
             gt_action=gt.get("actions"),
             gt_reward=gt.get("rewards"),
+            gt_terminated=gt.get("terminated"),
             reward_label=None if self._labels is None else self._labels[j],
             paired_obs=None if self._paired is None else self._paired[i],
             paired_next_obs=None if self._paired is None else self._paired[i + 1],

@@ -19,7 +19,7 @@ CLI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -68,7 +68,9 @@ class UpdateInputs:
 class ObservationRequest:
     """How the loop prepares the observation pool for a method that reads videos."""
 
-    groundtruth: bool = False  # load the dataset's groundtruth/ (ablations, diagnostics)
+    groundtruth: dict[str, str] = field(default_factory=dict)
+    """groundtruth/ fields the method reads -> the setting that reads them (for the error
+    when a dataset lacks one); what a dataset has is loaded anyway, for diagnostics"""
     paired_data: str | None = None  # the same rollouts rendered in the robot's domain
     reward_labels: str | None = None  # a learned reward spec that labels every transition
     clip_length: int = 0  # frames per clip, for methods that need CLIPS

@@ -15,9 +15,11 @@ Feature extractors (revised appendix A): the policy, the Q functions and the inv
 each own one (``inverse_encoder: own``). Section 3.5: the inverse model reads the learned,
 domain-confused encoding while the RL networks read the raw observations through their own
 extractors, so the domain-confusion term of Eq. 3 aligns the inverse model's extractor.
-``inverse_encoder: shared`` makes the inverse model read the first Q function's extractor
-(the CoRL version's single shared extractor); then Eq. 1 and Eq. 3 train that extractor
-together with the critic loss. On state observations f_enc is the identity.
+``inverse_encoder: shared`` is the CoRL version's single shared extractor: one extractor that
+every network reads, i.e. SAC's ``encoder: fast`` layout (both Q heads read it, the policy
+reads its features detached), which it therefore requires; the inverse model and the
+discriminator read it too, so Eq. 1, Eq. 3 and the critic loss train it together. On state
+observations f_enc is the identity.
 
 The adversarial term reaches the encoder (REFERENCE.md defect 1: the original code put a
 stop-gradient on the discriminator input, so alignment did nothing): the discriminator's
@@ -55,10 +57,12 @@ class RLVConfig:
     """Eq. 2: reward of an observation video's last transition"""
     c_small: float | None = None
     """Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"""
+    obs_terminals: str = "last"
+    """which observation transitions are terminal: last (Eq. 2: every video's last one, also where a time limit cut the video) or recorded (only those the dataset's groundtruth/ records as terminated; the others bootstrap)"""  # noqa: E501
     inverse_hidden: list[int] = items([64, 64, 64])
     """inverse-model MLP widths (Tables 3-4)"""
     inverse_encoder: str = "own"
-    """own (the inverse model has its own extractor, revised appendix A) or shared (it reads the first Q function's extractor, the CoRL-version layout)"""  # noqa: E501
+    """own (the inverse model has its own extractor, revised appendix A) or shared (one extractor for every network, the CoRL version's layout; needs encoder=fast)"""  # noqa: E501
     disc_hidden: list[int] = items([64, 64, 64])
     """discriminator MLP widths (Table 5)"""
     disc_lr: float = 3e-8
@@ -81,6 +85,8 @@ class RLVConfig:
             out |= dict.fromkeys(("disc_lr", "disc_hidden"), "domain confusion (c3 > 0)")
         if self.obs_rewards != "rlv":
             out |= dict.fromkeys(("c_large", "c_small"), "the Eq. 2 labels (obs_rewards=rlv)")
+        if is_learned(self.obs_rewards):
+            out["obs_terminals"] = "Eq. 2 or ground-truth rewards (a learned reward has none)"
         return out
 
     def validate(self, cfg: TrainConfig) -> None:
@@ -90,6 +96,7 @@ class RLVConfig:
             "inverse_encoder": ("own", "shared"),
             "obs_actions": ("inverse", "groundtruth", "zero"),
             "obs_rewards": ("rlv", "groundtruth", "zero"),
+            "obs_terminals": ("last", "recorded"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed and not (
@@ -153,14 +160,17 @@ class RLV(SAC):
             raise ConfigError("paired_data needs pixel observations; remove it for state tasks")
         self.c_small = cfg.c_small if cfg.c_small is not None else table2_c_small(task)
         self.own_encoder = self.pixels and cfg.inverse_encoder == "own"
+        if self.pixels and not self.own_encoder and not self.shared_encoder:
+            raise ConfigError(
+                "inverse_encoder=shared is one extractor for every network, which needs "
+                "encoder=fast (encoder=paper gives each network its own); set encoder=fast"
+            )
         if self.own_encoder:
             h, w, c = spaces.obs_shape
             self.inverse_encoder = ConvEncoder((c, h, w), sac.conv_channels)
             feat = self.inverse_encoder.out_dim
         elif self.pixels:
-            feat = (
-                self.critic_encoder.out_dim if self.shared_encoder else self.q_encoders[0].out_dim
-            )
+            feat = self.critic_encoder.out_dim
         else:
             feat = spaces.obs_shape[0]
         self.inverse = mlp(2 * feat, cfg.inverse_hidden, spaces.action_dim)
@@ -184,8 +194,13 @@ class RLV(SAC):
         """Ground truth when an ablation reads it (and for the label diagnostic where the
         dataset has it), the paired dataset, and a learned reward's labels."""
         rlv = cfg.method
+        reads = {
+            "actions": "obs_actions=groundtruth" if rlv.obs_actions == "groundtruth" else None,
+            "rewards": "obs_rewards=groundtruth" if rlv.obs_rewards == "groundtruth" else None,
+            "terminated": "obs_terminals=recorded" if rlv.obs_terminals == "recorded" else None,
+        }
         return ObservationRequest(
-            groundtruth="groundtruth" in (rlv.obs_actions, rlv.obs_rewards),
+            groundtruth={key: setting for key, setting in reads.items() if setting},
             paired_data=rlv.paired_data,
             reward_labels=rlv.obs_rewards if is_learned(rlv.obs_rewards) else None,
         )
@@ -206,9 +221,7 @@ class RLV(SAC):
             return obs
         if self.own_encoder:
             return self.inverse_encoder(obs)
-        if self.shared_encoder:
-            return self.critic_encoder(obs)
-        return self.q_encoders[0](obs)
+        return self.critic_encoder(obs)
 
     def label_actions(self, pred_obs: torch.Tensor, obs_batch: ObservationBatch) -> torch.Tensor:
         """Actions of observation transitions (Algorithm 1 line 13), or a Fig. 8 ablation.
@@ -232,15 +245,19 @@ class RLV(SAC):
         """(reward, terminated) of observation transitions (line 14), or a Fig. 8 ablation.
 
         ``rlv``: Eq. 2. ``zero``: reward 0. ``groundtruth``: the dataset's rewards. Only the
-        reward changes: terminals stay at video ends (Eq. 2) in these variants. A learned
+        reward changes: terminals stay at video ends (Eq. 2) in these variants, or, with
+        ``obs_terminals: recorded``, only where the dataset recorded a real termination (then
+        Eq. 2's c_large goes to those transitions alone: a video cut by a time limit never
+        reached the goal, and its last state is not absorbing, REFERENCE.md defect 3). A learned
         reward (``hold:MODEL_DIR``) labels every transition with the pool's precomputed
         HOLD reward and marks none terminal: a video's end is a cut, not an absorbing state
         (defect 3), and the goal's value then comes from the robot's own data."""
-        last = obs_batch.last.to(self.device)
         if obs_batch.reward_label is not None:
             labels = obs_batch.reward_label.to(self.device)
             return labels, torch.zeros_like(labels)
-        reward, terminated = reward_labels(last, self.rlv.c_large, self.c_small)
+        recorded = self.rlv.obs_terminals == "recorded"
+        end = (obs_batch.gt_terminated if recorded else obs_batch.last).to(self.device)
+        reward, terminated = reward_labels(end, self.rlv.c_large, self.c_small)
         if self.rlv.obs_rewards == "zero":
             reward = torch.zeros_like(reward)
         elif self.rlv.obs_rewards == "groundtruth":

@@ -167,11 +167,19 @@ class SAC(Method):
     def augment(
         self, obs: torch.Tensor, next_obs: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Move a batch's observations to the device; random-shift pixels (per sample)."""
+        """Move a batch's observations to the device; random-shift pixels.
+
+        One offset per transition, drawn independently for each (REFERENCE.md defect 2) and
+        applied to s and s' alike: the visual pusher's hand moves about 1.4 px per full
+        action, while two independent shifts of pad 4 differ by 3.7 px (s.d.) per axis, so
+        an inverse model (RLV Eq. 1) reading s and s' shifted apart could not see the motion.
+        SAC uses the same rule, so that SAC and RLV train on identically augmented robot data.
+        """
         obs, next_obs = self.to_device(obs), self.to_device(next_obs)
         if self.pixels and self.cfg.augment:
-            obs = random_shift(obs, self.cfg.aug_pad)
-            next_obs = random_shift(next_obs, self.cfg.aug_pad)
+            channels = obs.shape[1]
+            pairs = random_shift(torch.cat([obs, next_obs], dim=1), self.cfg.aug_pad)
+            obs, next_obs = pairs[:, :channels], pairs[:, channels:]
         return obs, next_obs
 
     def td_target(

@@ -2,9 +2,13 @@
 
 The dynamics, observation (cos/sin of both angles and both velocities, float32), the three
 discrete torques and the reward (-1 per step, 0 on reaching the goal, where the episode
-terminates) are gymnasium's, unchanged. RLV fed a continuous action in [-1, 1] binned at -0.5 /
-0.5; an agent with a continuous policy can bin its output the same way, the environment keeps
-gymnasium's ``Discrete(3)``.
+terminates) are gymnasium's, unchanged. Two tasks share them:
+
+* ``acrobot`` (:class:`AcrobotEnv`): gymnasium's ``Discrete(3)`` action, torque -1, 0, +1.
+* ``acrobot-continuous`` (:class:`ContinuousAcrobotEnv`): Acrobot as RLV's authors ran it, a
+  continuous action in [-1, 1] binned at -0.5 / 0.5 into the same three torques
+  (:func:`torque_index`), so continuous SAC can act on it. Everything else is identical: the same
+  seed and the same torques give the same episode in both tasks.
 
 Rendering is done with numpy rather than gymnasium's pygame renderer, so that videos need no
 extra dependency and no display. The drawing takes the observation domains that make sense in
@@ -16,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.envs.classic_control import acrobot as gym_acrobot
 
 from videorl.envs.appearance import Appearance, DomainRandom, check_domain, sample_appearance
@@ -27,6 +32,8 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 15}
     HORIZON: ClassVar[int] = 100
+    TASK_NAME: ClassVar[str] = "acrobot"
+    """The task's registry name (error messages name it)."""
 
     # Expert: depth-limited search over torque sequences with an energy-regulating value.
     PLAN_DEPTH: ClassVar[int] = 3
@@ -43,7 +50,7 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
         render_size: int = 128,
         domain: str = "robot",
     ) -> None:
-        check_domain(domain, available=ACROBOT_DOMAINS, env_name="acrobot")
+        check_domain(domain, available=ACROBOT_DOMAINS, env_name=self.TASK_NAME)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         super().__init__(render_mode=None)  # the parent's pygame path is never used
@@ -74,10 +81,7 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply torque -1, 0 or +1 (action 0, 1, 2) for 0.2 s."""
-        if self._steps < 0:
-            raise RuntimeError("call reset() before step()")
-        if self._over:
-            raise RuntimeError("episode is over (goal reached or horizon hit): call reset()")
+        self._check_running()
         value = np.asarray(action)
         if value.size != 1 or value.item() not in (0, 1, 2):
             raise ValueError(f"action must be 0, 1 or 2, got {action!r}")
@@ -86,6 +90,13 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
         truncated = self._steps == self.HORIZON
         self._over = bool(terminated) or truncated
         return obs, float(reward), bool(terminated), truncated, {**info, "success": terminated}
+
+    def _check_running(self) -> None:
+        """Raise RuntimeError unless an episode is under way (reset, not yet over)."""
+        if self._steps < 0:
+            raise RuntimeError("call reset() before step()")
+        if self._over:
+            raise RuntimeError("episode is over (goal reached or horizon hit): call reset()")
 
     def tip_height(self) -> float:
         """Height of the free end above the pivot; the goal is a height above 1 (one link)."""
@@ -190,6 +201,68 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
 
     def close(self) -> None:
         """Nothing to free (no pygame window)."""
+
+
+# ------------------------------------------------------------------ continuous variant
+BIN_EDGE = 0.5
+"""RLV's bin edges for a continuous Acrobot action are -BIN_EDGE and +BIN_EDGE."""
+BIN_CENTRES: tuple[float, float, float] = (-1.0, 0.0, 1.0)
+"""The continuous action that stands for each discrete torque index (0, 1, 2): its bin's centre,
+which is also the torque applied."""
+
+
+def torque_index(value: float) -> int:
+    """RLV's binning of a continuous action into gymnasium's torque index.
+
+    ``value < -0.5`` -> 0 (torque -1); ``-0.5 <= value <= 0.5`` -> 1 (torque 0, the middle bin
+    includes both edges); ``value > 0.5`` -> 2 (torque +1). Values outside [-1, 1] fall in the
+    outer bins, exactly as if they were clipped first.
+    """
+    if value < -BIN_EDGE:
+        return 0
+    if value > BIN_EDGE:
+        return 2
+    return 1
+
+
+class ContinuousAcrobotEnv(AcrobotEnv):
+    """``acrobot-continuous``: the Acrobot with RLV's continuous action ``Box(-1, 1, (1,))``.
+
+    The action is binned into the three torques by :func:`torque_index`; dynamics, observation,
+    horizon, reward, success, rendering and domains are :class:`AcrobotEnv`'s.
+    """
+
+    TASK_NAME: ClassVar[str] = "acrobot-continuous"
+
+    def __init__(
+        self,
+        render_mode: str | None = "rgb_array",
+        render_size: int = 128,
+        domain: str = "robot",
+    ) -> None:
+        super().__init__(render_mode=render_mode, render_size=render_size, domain=domain)
+        self.action_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Apply the torque of ``action``'s bin (see :func:`torque_index`) for 0.2 s.
+
+        ``action`` is one number (shape (1,), or a scalar); a non-finite value or any other
+        shape raises ValueError. Values outside [-1, 1] are clipped, as for any Box action; the
+        bin, and so the torque, is the same either way.
+        """
+        self._check_running()
+        value = np.asarray(action, dtype=np.float64).reshape(-1)
+        if value.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape}, got {value.shape}")
+        if not np.isfinite(value[0]):
+            raise ValueError(f"action must be finite, got {value}")
+        clipped = float(np.clip(value[0], self.action_space.low[0], self.action_space.high[0]))
+        return super().step(torque_index(clipped))
+
+    def expert_action(self) -> np.ndarray:  # type: ignore[override]
+        """The discrete expert's torque as a continuous action: the centre of its bin, -1.0,
+        0.0 or +1.0, float32 of shape (1,)."""
+        return np.array([BIN_CENTRES[super().expert_action()]], dtype=np.float32)
 
 
 def _segment_distance(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -45,7 +45,7 @@ def preview_domains(
         raise UserError(f"preview size must be at least 16 pixels, got {size}")
     if steps < 0:
         raise UserError(f"preview steps must be 0 or more, got {steps}")
-    domains = ACROBOT_DOMAINS if env_name == "acrobot" else DOMAINS
+    domains = ACROBOT_DOMAINS if env_name.startswith("acrobot") else DOMAINS
     label_height = 14
     sheet = Image.new("RGB", (size * len(domains), size + label_height), (32, 32, 32))
     draw = ImageDraw.Draw(sheet)

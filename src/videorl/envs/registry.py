@@ -44,6 +44,8 @@ class _Entry:
 
 
 _PUSHER_SUCCESS = "puck within 0.03 (L1) of the goal (0.0, 0.75); reward 1 on every step there"
+_ACROBOT_OBSERVATION = "state (6,) float32: cos/sin of both joint angles, both velocities"
+_ACROBOT_SUCCESS = "tip above the goal line; reward -1 per step, 0 at the goal (terminates)"
 _DVD_OBSERVATION = "image (48, 48, 3) uint8 RGB, one tabletop: drawer, faucet, mug and gripper"
 _DVD_ACTION = "Box(-1, 1, (3,)): end-effector xyz, 0.02 m per unit, fingers closed"
 _ENTRIES: dict[str, _Entry] = {
@@ -52,13 +54,28 @@ _ENTRIES: dict[str, _Entry] = {
         _Entry(
             TaskSpec(
                 name="acrobot",
-                observation="state (6,) float32: cos/sin of both joint angles, both velocities",
+                observation=_ACROBOT_OBSERVATION,
                 action="Discrete(3): torque -1, 0, +1 on the elbow",
                 horizon=100,
-                success="tip above the goal line; reward -1 per step, 0 at the goal (terminates)",
+                success=_ACROBOT_SUCCESS,
                 pixels=False,
             ),
             "videorl.envs.acrobot:AcrobotEnv",
+            {},
+        ),
+        _Entry(
+            TaskSpec(
+                name="acrobot-continuous",
+                observation=_ACROBOT_OBSERVATION,
+                action=(
+                    "Box(-1, 1, (1,)): torque -1 below -0.5, 0 in [-0.5, 0.5], +1 above 0.5 "
+                    "(RLV's binning)"
+                ),
+                horizon=100,
+                success=_ACROBOT_SUCCESS,
+                pixels=False,
+            ),
+            "videorl.envs.acrobot:ContinuousAcrobotEnv",
             {},
         ),
         _Entry(
@@ -149,7 +166,9 @@ _ENTRIES: dict[str, _Entry] = {
 }
 
 TASKS: dict[str, TaskSpec] = {name: entry.spec for name, entry in _ENTRIES.items()}
-"""The tasks by name: RLV's five, then HOLD's three DVD tasks."""
+"""The tasks by name: RLV's five, then HOLD's three DVD tasks. RLV's Acrobot comes twice:
+``acrobot`` with gymnasium's three discrete torques, ``acrobot-continuous`` with the continuous
+action the authors binned into them."""
 
 
 def gym_id(name: str) -> str:
@@ -183,7 +202,7 @@ def make_env(name: str, *, render_size: int = 128, domain: str = "robot") -> gym
     ``appearance.DOMAINS``) changes what that camera sees, in observations and in ``render()``,
     never the physics; ``env.unwrapped.domain`` tells which. Unknown names raise
     :class:`UnknownEnvError`, and domains that do not exist or that the environment cannot
-    render (a hand for the acrobot, anything but ``robot`` for ``gym:`` environments) raise
+    render (a hand for the acrobots, anything but ``robot`` for ``gym:`` environments) raise
     ``appearance.UnknownDomainError``, each with a one-line list of what is valid.
     """
     if name.startswith(GYM_PREFIX):
