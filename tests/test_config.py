@@ -33,7 +33,7 @@ def test_unknown_key_lists_valid_keys():
 
 
 def test_a_key_of_another_method_is_refused_naming_its_reader():
-    with pytest.raises(ConfigError, match="c3.*read by rlv, not by algo sac"):
+    with pytest.raises(ConfigError, match="c3.*read by rlmu, rlv, not by algo sac"):
         make_config(algo="sac", c3=0.1)
     with pytest.raises(ConfigError, match="obs_data.*rlv"):
         make_config(algo="sac", obs_data="data/x")

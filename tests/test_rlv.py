@@ -24,8 +24,8 @@ from videorl.agents.rlv import (
 from videorl.config import ConfigError
 from videorl.data.dataset import VideoDataset
 from videorl.data.writer import DatasetWriter
-from videorl.replay import Batch, ObservationBatch, ObservationPool
 from videorl.nets import ConvEncoder
+from videorl.replay import Batch, ObservationBatch, ObservationPool
 from videorl.train import train
 
 CPU = torch.device("cpu")
@@ -500,5 +500,6 @@ def test_cli_groundtruth_from_another_task_is_refused(tmp_path, acrobot_data):
     """acrobot's action indices are not acrobot-continuous's torques."""
     out = tmp_path / "r"
     res = videorl("train", "--env", "acrobot-continuous", "--algo", "rlv", "--obs-data",
-                  str(acrobot_data), "--out", str(out), "--set", "obs_actions=groundtruth")  # fmt: skip
+                  str(acrobot_data), "--out", str(out),
+                  "--set", "obs_actions=groundtruth")  # fmt: skip
     assert_user_error(res, out, "recorded on acrobot")

@@ -108,15 +108,17 @@ class EpisodeStore:
     def window_starts(self, length: int) -> np.ndarray:
         """Flat start index of every window of ``length`` consecutive frames inside one
         episode, in episode order (episodes shorter than ``length`` have none). Cached."""
+        return self._windows(length)[0]
+
+    def _windows(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """(flat start, start / number of windows in its episode) of every window. Cached."""
         if length not in self._window_starts:
-            parts = [
-                np.arange(s, s + t - length + 1, dtype=np.int64)
-                for s, t in zip(self.starts.tolist(), self.lengths.tolist(), strict=True)
-                if t >= length
-            ]
-            self._window_starts[length] = (
-                np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-            )
+            starts, positions = [np.empty(0, np.int64)], [np.empty(0, np.float64)]
+            for s, t in zip(self.starts.tolist(), self.lengths.tolist(), strict=True):
+                if t >= length:
+                    starts.append(np.arange(s, s + t - length + 1, dtype=np.int64))
+                    positions.append(np.arange(t - length + 1) / (t - length + 1))
+            self._window_starts[length] = (np.concatenate(starts), np.concatenate(positions))
         return self._window_starts[length]
 
     # -- samplers -----------------------------------------------------------------------
@@ -136,11 +138,18 @@ class EpisodeStore:
         """Flat indices (n, length) of ``n`` windows of ``length`` consecutive frames of one
         episode each, uniform (with replacement) over all such windows, so long episodes are
         drawn in proportion to how many windows they hold."""
-        starts = self.window_starts(length)
+        return self.sample_placed_windows(n, length, rng)[0]
+
+    def sample_placed_windows(
+        self, n: int, length: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The draw of :meth:`sample_windows`, plus where each window starts in its episode:
+        start / (number of windows in the episode), in [0, 1)."""
+        starts, positions = self._windows(length)
         if len(starts) == 0:
             raise ValueError(f"EpisodeStore: no episode has {length} frames")
-        s = starts[rng.integers(0, len(starts), size=n)]
-        return s[:, None] + np.arange(length)
+        k = rng.integers(0, len(starts), size=n)
+        return starts[k][:, None] + np.arange(length), positions[k]
 
     def sample_pairs(
         self, n: int, rng: np.random.Generator

@@ -40,6 +40,7 @@ def load_observation_pool(
     pool = ObservationPool(
         ds, groundtruth=ds.has_groundtruth and same_task, paired=paired,
         reward_labels=labels, clip_length=request.clip_length,
+        extra_videos=request.augment.orders(ds.lengths, cfg.run.seed) if request.augment else (),
     )  # fmt: skip
     return pool, info
 

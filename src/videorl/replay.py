@@ -10,11 +10,13 @@ bootstraps through a time-limit truncation and never through a true termination.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from videorl.episodes import EpisodeStore
 from videorl.errors import UserError
 
 
@@ -263,20 +265,32 @@ class ObservationPool:
 
     ``dataset`` is a ``videorl.data.dataset.VideoDataset``; ``paired`` an optional second
     dataset of the same rollouts rendered in another domain (same episode lengths).
+    ``extra_videos`` (source video, frame order) adds videos made from the dataset's frames
+    in memory (``videorl.data.video_augment``) after the originals: transitions are drawn
+    from all videos, clips from the originals only, and the extra videos have no ground
+    truth (NaN actions and rewards, never terminated).
     """
 
     def __init__(
         self, dataset, groundtruth: bool = False, paired=None, reward_labels=None,
-        clip_length: int = 0,
+        clip_length: int = 0, extra_videos: Sequence[tuple[int, np.ndarray]] = (),
     ) -> None:  # fmt: skip
         frames = torch.from_numpy(np.array(dataset.frames))
         self.pixels = frames.dtype == torch.uint8 and frames.dim() == 4
         self.obs_shape = tuple(frames.shape[1:])
         self._frames = self._store(frames)
         # The dataset's episode layout over these frames; its index arrays are shared.
-        self._episodes = dataset.episodes.with_frames(self._frames)
+        self._videos = self._episodes = dataset.episodes.with_frames(self._frames)
+        self._extra_transitions = 0
+        if extra_videos:
+            starts, lengths = dataset.episodes.starts, dataset.episodes.lengths
+            index = np.concatenate([starts[v] + order for v, order in extra_videos])
+            self._frames = torch.cat([self._frames, self._frames[torch.from_numpy(index)]])
+            extra_lengths = [len(order) for _, order in extra_videos]
+            self._episodes = EpisodeStore(self._frames, [*lengths, *extra_lengths])
+            self._extra_transitions = sum(t - 1 for t in extra_lengths)
         self.clip_length = clip_length
-        if clip_length > 0 and len(self._episodes.window_starts(clip_length)) == 0:
+        if clip_length > 0 and len(self._videos.window_starts(clip_length)) == 0:
             raise UserError(
                 f"{dataset.path}: no video has {clip_length} frames, the clip length "
                 "this method needs; use longer videos or a shorter clip"
@@ -304,8 +318,7 @@ class ObservationPool:
     def _store(self, frames: torch.Tensor) -> torch.Tensor:
         return frames.permute(0, 3, 1, 2).contiguous() if self.pixels else frames.float()
 
-    @staticmethod
-    def _load_groundtruth(dataset) -> dict[str, torch.Tensor]:
+    def _load_groundtruth(self, dataset) -> dict[str, torch.Tensor]:
         from videorl.data.manifest import DatasetError
 
         if not dataset.has_groundtruth:
@@ -318,7 +331,11 @@ class ObservationPool:
         for key in ("actions", "rewards", "terminated"):
             if all(key in gt for gt in per_episode):
                 arr = np.concatenate([gt[key] for gt in per_episode]).astype(np.float32)
-                out[key] = torch.from_numpy(arr.reshape(len(arr), -1) if key == "actions" else arr)
+                arr = arr.reshape(len(arr), -1) if key == "actions" else arr
+                unknown = np.full((self._extra_transitions, *arr.shape[1:]), np.nan, np.float32)
+                if key == "terminated":
+                    unknown[:] = 0.0
+                out[key] = torch.from_numpy(np.concatenate([arr, unknown]))
         return out
 
     def __len__(self) -> int:
@@ -345,10 +362,11 @@ class ObservationPool:
             paired_next_obs=None if self._paired is None else self._paired[i + 1],
         )
 
-    def sample_clips(self, n: int, rng: np.random.Generator) -> torch.Tensor:
-        """``n`` sub-sequences of ``clip_length`` consecutive frames of one video each, drawn
-        uniformly over all such windows: (n, L, C, H, W) uint8 or (n, L, D) states."""
+    def sample_clips(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` sub-sequences of ``clip_length`` consecutive frames of one original video
+        each, drawn uniformly over all such windows: (n, L, C, H, W) uint8 or (n, L, D)
+        states, and where each starts in its video, start / (number of windows) in [0, 1)."""
         if self.clip_length <= 0:
             raise RuntimeError("ObservationPool.sample_clips needs clip_length > 0")
-        index = self._episodes.sample_windows(n, self.clip_length, rng)
-        return self._frames[torch.from_numpy(index)]
+        index, position = self._videos.sample_placed_windows(n, self.clip_length, rng)
+        return self._frames[torch.from_numpy(index)], torch.from_numpy(position).float()

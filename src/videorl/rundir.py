@@ -23,9 +23,16 @@ RUN_COLUMNS_HEAD = ["step", "episodes", "eval_return", "eval_success"]
 RUN_COLUMNS_TAIL = ["train_return", "steps_per_second", "wall_time"]
 
 
-def metric_columns(method_metrics: list[str]) -> list[str]:
-    """metrics.csv header: evaluation columns, the method's own metrics, then run columns."""
-    return RUN_COLUMNS_HEAD + list(method_metrics) + RUN_COLUMNS_TAIL
+def metric_columns(method_metrics: list[str], pretraining: bool = False) -> list[str]:
+    """metrics.csv header: evaluation columns, the method's own metrics, then run columns;
+    ``pretrain_step`` after ``episodes`` for a method with a pre-training phase."""
+    head = RUN_COLUMNS_HEAD[:2] + ["pretrain_step"] + RUN_COLUMNS_HEAD[2:]
+    return (head if pretraining else RUN_COLUMNS_HEAD) + list(method_metrics) + RUN_COLUMNS_TAIL
+
+
+def row_position(row: dict[str, str]) -> tuple[int, int]:
+    """Where a metrics.csv row was written: (environment step, pre-training step)."""
+    return int(row["step"]), int(row.get("pretrain_step") or 0)
 
 
 class RunDir:
@@ -155,26 +162,32 @@ def config_values(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in read}
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
-    """metrics.csv as floats (an empty cell is NaN)."""
+def read_metrics(run_dir: str | Path, pretraining: bool = False) -> list[dict[str, float]]:
+    """metrics.csv as floats (an empty cell is NaN): its evaluation rows, and with
+    ``pretraining`` also the rows of a pre-training phase (step 0, no evaluation)."""
     path = RunDir(run_dir).metrics
     if not path.is_file():
         raise UserError(f"{run_dir}: no metrics.csv (is it a videorl run folder?)")
     with path.open() as fh:
         rows = list(csv.DictReader(fh))
+    if not pretraining:
+        rows = [row for row in rows if row["eval_return"]]
     return [{k: float(v) if v else math.nan for k, v in row.items()} for row in rows]
 
 
 class MetricsLog:
     """metrics.csv (one row per evaluation) plus TensorBoard scalars."""
 
-    def __init__(self, run: RunDir, resume_step: int | None, columns: list[str]) -> None:
+    def __init__(self, run: RunDir, resume_at: tuple[int, int] | None, columns: list[str]) -> None:
+        """``resume_at``: the checkpoint's (step, pre-training step); rows written after it
+        are dropped, so a resumed run writes them again exactly once."""
         self.run = run
         self.columns = columns
         rows: list[dict[str, str]] = []
-        if resume_step is not None and run.metrics.is_file():
+        resume_step = None if resume_at is None else resume_at[0]
+        if resume_at is not None and run.metrics.is_file():
             with run.metrics.open() as fh:
-                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+                rows = [r for r in csv.DictReader(fh) if row_position(r) <= resume_at]
         with atomic.atomic_path(run.metrics) as tmp, tmp.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=self.columns)
             writer.writeheader()

@@ -48,6 +48,8 @@ class LoopState:
     """Counters that a checkpoint must carry besides networks, buffer and RNGs."""
 
     step: int = 0
+    pretrain_step: int = 0  # steps of the method's phase before interaction taken
+    start_evaluated: bool = False  # the evaluation before interaction (eval_at_start) done
     episodes: int = 0  # finished training episodes
     episode_actions: list = dataclasses.field(default_factory=list)  # of the open episode
     episode_return: float = 0.0
@@ -96,6 +98,7 @@ class Trainer:
             from videorl.observation_data import load_observation_pool
 
             request = method.observation_request(cfg)
+            self.clip_batch_size = request.clip_batch_size
             self.obs_pool, obs_reward_info = load_observation_pool(cfg, self.spaces, request)
             if obs_reward_info is not None:
                 self.reward_info = {**(self.reward_info or {}), "obs_rewards": obs_reward_info}
@@ -146,6 +149,8 @@ class Trainer:
             "buffer": self.buffer.state_dict(),
             "loop": {
                 "step": s.step,
+                "pretrain_step": s.pretrain_step,
+                "start_evaluated": s.start_evaluated,
                 "episodes": s.episodes,
                 "episode_actions": torch.as_tensor(np.asarray(s.episode_actions, dtype=np.float64)),
                 "episode_return": s.episode_return,
@@ -180,6 +185,8 @@ class Trainer:
         actions = loop["episode_actions"].numpy()
         self.state = LoopState(
             step=loop["step"],
+            pretrain_step=loop.get("pretrain_step", 0),
+            start_evaluated=loop.get("start_evaluated", True),  # older runs: done or off
             episodes=loop["episodes"],
             episode_actions=[a for a in actions],
             episode_return=loop["episode_return"],
@@ -232,8 +239,9 @@ class Trainer:
                 self.run.write_config(self.cfg, self.reward_info)
                 self.obs, _ = self.env.reset(seed=episode_seed(self.cfg.run.seed, 0))
                 self.buffer.start_episode(self.obs)
-            step = self.state.step if self.resume else None
-            return MetricsLog(self.run, step, metric_columns(self.metric_keys))
+            at = (self.state.step, self.state.pretrain_step) if self.resume else None
+            columns = metric_columns(self.metric_keys, self.agent.pretrain_steps > 0)
+            return MetricsLog(self.run, at, columns)
         except BaseException:
             if created:
                 shutil.rmtree(self.run.path, ignore_errors=True)
@@ -283,6 +291,8 @@ class Trainer:
         }
         for key in self.metric_keys:
             row[key] = float(acc[key]) / n_updates if n_updates else math.nan
+        if self.agent.pretrain_steps:
+            row["pretrain_step"] = s.pretrain_step
         if n_updates:
             self._check_finite(row)
         log.write(row)
@@ -300,16 +310,42 @@ class Trainer:
         observation transitions, clips."""
         n, rng = self.cfg.run.batch_size, self.sample_rng
         m = self.cfg.videos.obs_batch_size if self.cfg.videos is not None else 0
-        return UpdateInputs(
-            robot=self.buffer.sample(n, rng) if robot and ROBOT in self.needs else None,
-            observations=self.obs_pool.sample(m, rng) if OBSERVATIONS in self.needs else None,
-            clips=self.obs_pool.sample_clips(m, rng) if CLIPS in self.needs else None,
-        )
+        robot = self.buffer.sample(n, rng) if robot and ROBOT in self.needs else None
+        observations = self.obs_pool.sample(m, rng) if OBSERVATIONS in self.needs else None
+        clips = positions = None
+        if CLIPS in self.needs:
+            clips, positions = self.obs_pool.sample_clips(self.clip_batch_size or m, rng)
+        return UpdateInputs(robot, observations, clips, positions)
 
-    def pretrain(self) -> None:
-        """The method's phase before interaction (none for most methods)."""
-        for _ in range(self.agent.pretrain_steps):
-            self.agent.pretrain(self.sample_inputs(robot=False))
+    def pretrain(self, log: MetricsLog, progress: bool) -> None:
+        """The method's phase before interaction (none for most methods), or what is left
+        of it: ten metrics rows (step 0, no evaluation) and as many checkpoints, so that a
+        run killed here resumes exactly where its last checkpoint was."""
+        from videorl.progress import progress as progress_bar
+
+        s, total = self.state, self.agent.pretrain_steps
+        if s.pretrain_step >= total:
+            return
+        every = -(-total // 10)
+        bar = progress_bar(total=total, initial=s.pretrain_step, disable=not progress,
+                           unit="step", desc=f"{self.cfg.run.algo} pre-training")  # fmt: skip
+        acc: dict[str, torch.Tensor] = {}
+        n, t0 = 0, time.perf_counter()
+        while s.pretrain_step < total:
+            for key, value in self.agent.pretrain(self.sample_inputs(robot=False)).items():
+                acc[key] = acc.get(key, 0.0) + value
+            n += 1
+            s.pretrain_step += 1
+            bar.update(1)
+            if s.pretrain_step % every == 0 or s.pretrain_step == total:
+                row = {key: float(value) / n for key, value in acc.items()}
+                self._check_finite({**dict.fromkeys(self.metric_keys, 0.0), **row})
+                row.update(step=0, episodes=0, pretrain_step=s.pretrain_step, wall_time=time.time(),
+                           steps_per_second=n / max(time.perf_counter() - t0, 1e-9))  # fmt: skip
+                log.write(row)
+                self.save_checkpoint()
+                acc, n, t0 = {}, 0, time.perf_counter()
+        bar.close()
 
     def _loop(self, obs: np.ndarray, log: MetricsLog, progress: bool) -> None:
         from videorl.progress import progress as progress_bar
@@ -319,11 +355,11 @@ class Trainer:
         n_updates = 0
         bar = progress_bar(total=run.steps, initial=s.step, disable=not progress, unit="step",
                            desc=f"{run.algo} {run.env}")  # fmt: skip
-        if s.step == 0 and not self.resume:
-            self.pretrain()
-            if run.eval_at_start:
-                row = self._eval_and_checkpoint(log, acc, 0, math.nan)
-                bar.set_postfix(eval_return=f"{row['eval_return']:.1f}")
+        self.pretrain(log, progress)
+        if s.step == 0 and run.eval_at_start and not s.start_evaluated:
+            s.start_evaluated = True
+            row = self._eval_and_checkpoint(log, acc, 0, math.nan)
+            bar.set_postfix(eval_return=f"{row['eval_return']:.1f}")
         t0, step0 = time.perf_counter(), s.step
         while s.step < run.steps:
             if s.step < run.initial_steps:

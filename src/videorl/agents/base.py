@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from videorl.config import RunConfig, TrainConfig
+from videorl.data.video_augment import VideoAugment
 from videorl.replay import Batch, ObservationBatch
 
 ROBOT, OBSERVATIONS, CLIPS = "robot", "observations", "clips"
@@ -57,6 +58,7 @@ class UpdateInputs:
     robot: Batch | None = None
     observations: ObservationBatch | None = None
     clips: torch.Tensor | None = None  # (B, L, C, H, W) uint8 frames or (B, L, D) states
+    clip_positions: torch.Tensor | None = None  # (B,) where each clip starts, in [0, 1)
 
     def __post_init__(self) -> None:
         if self.clips is not None and self.clips.dim() not in (3, 5):
@@ -74,6 +76,8 @@ class ObservationRequest:
     paired_data: str | None = None  # the same rollouts rendered in the robot's domain
     reward_labels: str | None = None  # a learned reward spec that labels every transition
     clip_length: int = 0  # frames per clip, for methods that need CLIPS
+    clip_batch_size: int = 0  # clips per update; 0: the observation batch size
+    augment: VideoAugment | None = None  # augmented copies of the videos, made in memory
 
 
 class Method(nn.Module):

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from videorl.agents.base import CLIPS, OBSERVATIONS, Method, Spaces
+from videorl.agents.rlmu import RLMU
 from videorl.agents.rlv import RLV
 from videorl.agents.sac import SAC
 from videorl.config import (
@@ -30,6 +31,7 @@ from videorl.config import (
 METHODS: dict[str, type[Method]] = {
     "sac": SAC,
     "rlv": RLV,
+    "rlmu": RLMU,
 }
 
 BASELINE_ALGO = "sac"

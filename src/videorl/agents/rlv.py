@@ -30,85 +30,17 @@ psi to maximise it, i.e. to minimise c3 * L_dom as Eq. 4 asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
 from videorl.agents.base import OBSERVATIONS, ROBOT, ObservationRequest, Spaces, UpdateInputs
 from videorl.agents.common import adam, grad_reverse, inverse_loss
+from videorl.agents.rlv_config import RLVConfig
 from videorl.agents.sac import SAC, SAC_METRICS
-from videorl.config import NEEDS_GOAL, ConfigError, SACConfig, TrainConfig, flag, is_learned, items
+from videorl.config import ConfigError, SACConfig, TrainConfig, is_learned
+from videorl.data.video_augment import VideoAugment
 from videorl.nets import ConvEncoder, mlp
 from videorl.replay import ObservationBatch
-
-
-@dataclass
-class RLVConfig:
-    """RLV (Schmeckpeper et al. 2020): Eq. 1-4 and Tables 2-5."""
-
-    c1: float = 1.0
-    """Eq. 4: weight of the inverse-model loss (Table 5)"""
-    c2: float = 1.0
-    """Eq. 4: weight of the RL (SAC) losses (Table 5)"""
-    c3: float = 0.0
-    """Eq. 4: weight of domain confusion; 0 disables it (Sec. 4.1-4.2), 0.001 for human videos"""
-    c_large: float = 10.0
-    """Eq. 2: reward of an observation video's last transition"""
-    c_small: float | None = None
-    """Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"""
-    obs_terminals: str = "last"
-    """which observation transitions are terminal: last (Eq. 2: every video's last one, also where a time limit cut the video) or recorded (only those the dataset's groundtruth/ records as terminated; the others bootstrap)"""  # noqa: E501
-    inverse_hidden: list[int] = items([64, 64, 64])
-    """inverse-model MLP widths (Tables 3-4)"""
-    inverse_encoder: str = "own"
-    """own (the inverse model has its own extractor, revised appendix A) or shared (one extractor for every network, the CoRL version's layout; needs encoder=fast)"""  # noqa: E501
-    disc_hidden: list[int] = items([64, 64, 64])
-    """discriminator MLP widths (Table 5)"""
-    disc_lr: float = 3e-8
-    """discriminator learning rate (Table 5)"""
-    obs_actions: str = "inverse"
-    """observation actions from the inverse model; Fig. 8 ablations: groundtruth (the dataset's groundtruth/) or zero"""  # noqa: E501
-    obs_rewards: str = flag("rlv", "--obs-reward", metavar="SPEC")
-    """observation rewards: Eq. 2 (rlv); Fig. 8 ablations groundtruth or zero; or a learned reward such as hold:MODEL_DIR (uses goal, reward_scale; see --reward)"""  # noqa: E501
-    paired_data: str | None = None
-    """optional paired loss: a dataset of the same rollouts as obs_data rendered in the robot's domain (collect with the same --seed and policy)"""  # noqa: E501
-    paired_weight: float = 1e-6
-    """weight of the paired-feature loss (Table 5)"""
-
-    def unread(self) -> dict[str, str]:
-        """Keys this configuration does not read -> what would read them."""
-        out = {}
-        if not self.paired_data:
-            out["paired_weight"] = "the paired loss (paired_data=DIR)"
-        if self.c3 == 0:
-            out |= dict.fromkeys(("disc_lr", "disc_hidden"), "domain confusion (c3 > 0)")
-        if self.obs_rewards != "rlv":
-            out |= dict.fromkeys(("c_large", "c_small"), "the Eq. 2 labels (obs_rewards=rlv)")
-        if is_learned(self.obs_rewards):
-            out["obs_terminals"] = "Eq. 2 or ground-truth rewards (a learned reward has none)"
-        return out
-
-    def validate(self, cfg: TrainConfig) -> None:
-        if min(self.c1, self.c2, self.c3, self.paired_weight) < 0 or self.disc_lr <= 0:
-            raise ConfigError("c1, c2, c3 and paired_weight must be >= 0 and disc_lr > 0")
-        choices = {
-            "inverse_encoder": ("own", "shared"),
-            "obs_actions": ("inverse", "groundtruth", "zero"),
-            "obs_rewards": ("rlv", "groundtruth", "zero"),
-            "obs_terminals": ("last", "recorded"),
-        }
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed and not (
-                key == "obs_rewards" and is_learned(self.obs_rewards)
-            ):
-                raise ConfigError(
-                    f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
-                )
-        if not self.inverse_hidden or not self.disc_hidden:
-            raise ConfigError("inverse_hidden and disc_hidden must not be empty")
-        if is_learned(self.obs_rewards) and not cfg.reward.goal:
-            raise ConfigError(NEEDS_GOAL)
 
 
 def table2_c_small(env: str) -> float:
@@ -194,13 +126,13 @@ class RLV(SAC):
         """Ground truth when an ablation reads it (and for the label diagnostic where the
         dataset has it), the paired dataset, and a learned reward's labels."""
         rlv = cfg.method
-        reads = {
-            "actions": "obs_actions=groundtruth" if rlv.obs_actions == "groundtruth" else None,
-            "rewards": "obs_rewards=groundtruth" if rlv.obs_rewards == "groundtruth" else None,
-            "terminated": "obs_terminals=recorded" if rlv.obs_terminals == "recorded" else None,
-        }
+        augment = None
+        if rlv.obs_augment != "none":
+            augment = VideoAugment(rlv.obs_augment, rlv.augment_fraction, rlv.jitter,
+                                   tuple(rlv.jitter_start))  # fmt: skip
         return ObservationRequest(
-            groundtruth={key: setting for key, setting in reads.items() if setting},
+            groundtruth={k: v for k, v in rlv.groundtruth_readers().items() if v},
+            augment=augment,
             paired_data=rlv.paired_data,
             reward_labels=rlv.obs_rewards if is_learned(rlv.obs_rewards) else None,
         )
@@ -271,7 +203,8 @@ class RLV(SAC):
         if obs_batch.gt_action is None:
             return torch.tensor(float("nan"))
         gt = obs_batch.gt_action.to(self.device).float()
-        pred = pred_obs.detach().float()
+        known = gt.isfinite().all(-1)  # augmented videos have no true actions
+        gt, pred = gt[known], pred_obs.detach().float()[known]
         if self.discrete:
             return (pred.argmax(-1) != gt.view(-1).long()).float().mean()
         return (pred.clamp(-1.0, 1.0) - gt).pow(2).sum(-1).mean()
@@ -301,6 +234,27 @@ class RLV(SAC):
         return self.augment(obs, next_obs)
 
     def update(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
+        total, metrics, obs, hq = self.joint_loss(inputs)
+        # Line 16: one backward pass; each optimiser steps its own parameters.
+        opts = self.joint_optimizers()
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        total.backward()
+        for opt in opts:
+            opt.step()
+        metrics.update(self.actor_alpha_step(obs, hq, scale=self.rlv.c2))
+        self.update_targets()
+        return metrics
+
+    def joint_optimizers(self) -> list[torch.optim.Optimizer]:
+        """The optimisers of Eq. 4's joint objective."""
+        return [self.critic_opt, self.inverse_opt] + ([self.disc_opt] if self.disc_opt else [])
+
+    def joint_loss(
+        self, inputs: UpdateInputs
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Eq. 4 on one combined batch: (total loss, metrics, the rows' augmented
+        observations and their critic features, which the policy step reads)."""
         batch, obs_batch = inputs.robot, inputs.observations
         cfg, n = self.rlv, len(batch)
         obs, next_obs = self.combine(batch, obs_batch)
@@ -332,18 +286,9 @@ class RLV(SAC):
             target = self.td_target(next_obs, reward, terminated)
             critic_loss, hq, q_mean = self.critic_loss(obs, action, target)
             total = cfg.c2 * critic_loss + aux  # Eq. 4: c2 L_RL + c1 L_a + c3 max L_dom
-        metrics["obs_label_error"] = self.label_error(pred[n:], obs_batch)
-
-        # Line 16: one backward pass; each optimiser steps its own parameters.
-        opts = [self.critic_opt, self.inverse_opt] + ([self.disc_opt] if self.disc_opt else [])
-        for opt in opts:
-            opt.zero_grad(set_to_none=True)
-        total.backward()
-        for opt in opts:
-            opt.step()
-        metrics.update(self.actor_alpha_step(obs, hq, scale=cfg.c2))
-        self.update_targets()
-        return {"critic_loss": critic_loss.detach(), "q_mean": q_mean, **metrics}
+        metrics.update(critic_loss=critic_loss.detach(), q_mean=q_mean,
+                       obs_label_error=self.label_error(pred[n:], obs_batch))  # fmt: skip
+        return total, metrics, obs, hq
 
     def paired_loss(self, obs_batch: ObservationBatch) -> torch.Tensor:
         """Optional weak pairwise constraint (Tzeng et al. 2015; RLV Table 5's "paired data

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Mutation testing (issue 12) of the agents, the replay, the video importer, video I/O,
+# pixel augmentation and reward shaping, with mutmut 3.
+#
+# A BENCHMARK, not a test: `make test` does not run it, and mutmut is not a dependency of
+# the package (this script installs it into .venv). What is mutated, and which tests judge
+# each mutant, is set in pyproject.toml [tool.mutmut]; mutmut copies src/, tests/ and
+# configs/ into mutants/ (git-ignored) and runs, for each mutant, only the selected tests
+# that call the mutated function.
+#
+# Expected run time on the 2-core CPU machine: about 70 min for the mutation run (~2,500
+# mutants, 2 workers, nothing else running; about twice that next to a sweep), plus 1 min
+# to generate the mutants and collect which tests cover which function.
+#
+# Usage:
+#   benchmarks/mutation.sh           install mutmut, run all mutants from scratch, write results
+#   benchmarks/mutation.sh report    only rewrite the result files from an existing mutants/
+# Environment: MAX_CHILDREN (default 2) parallel test processes; NICE (default 19).
+#
+# Results:
+#   benchmarks/results/mutation_score.json    per-module killed/survived/... and score
+#   benchmarks/results/mutation_survivors.md  every surviving mutant with its diff; a triage
+#                                             section between <!-- triage --> markers is kept
+#   benchmarks/runs/mutation.log              mutmut's own output (git-ignored)
+# Inspect one mutant: .venv/bin/mutmut show NAME. Re-run one: .venv/bin/mutmut run NAME.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+MUTMUT=.venv/bin/mutmut
+MUTMUT_VERSION=3.8.1
+MAX_CHILDREN=${MAX_CHILDREN:-2}
+NICE=${NICE:-19}
+mkdir -p benchmarks/results benchmarks/runs
+
+"$PY" -m pip install --quiet "mutmut==$MUTMUT_VERSION"
+
+if [ "${1:-run}" != "report" ]; then
+    rm -rf mutants
+    # The sources as they were mutated, so the report can give line numbers even after
+    # src/ has moved on.
+    mkdir -p mutants/_orig_src
+    cp -r src/videorl mutants/_orig_src/
+    start=$(date +%s)
+    # mutmut draws a progress spinner with carriage returns; keep one line per update.
+    nice -n "$NICE" "$MUTMUT" run --max-children "$MAX_CHILDREN" 2>&1 \
+        | tr '\r' '\n' | awk 'NF && !seen[$0]++' > benchmarks/runs/mutation.log || true
+    end=$(date +%s)
+    echo "$((end - start))" > mutants/_run_seconds
+    tail -n 3 benchmarks/runs/mutation.log
+fi
+
+MUTMUT_COMMAND="nice -n $NICE mutmut run --max-children $MAX_CHILDREN" \
+MUTMUT_VERSION="$MUTMUT_VERSION" "$PY" - <<'EOF'
+"""Write benchmarks/results/mutation_score.json and mutation_survivors.md from mutants/."""
+
+import ast
+import collections
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from mutmut.mutation.data import SourceFileMutationData  # noqa: F401  (import order)
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+
+cfg = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
+modules = cfg["only_mutate"]
+selection = cfg["pytest_add_cli_args_test_selection"]
+orig_root = Path("mutants/_orig_src")
+
+STATUSES = ["killed", "survived", "timeout", "suspicious", "skipped", "no tests",
+            "not checked", "segfault", "caught by type check",
+            "check was interrupted by user"]  # fmt: skip
+
+
+def load_meta(path):
+    meta = Path("mutants") / (path + ".meta")
+    return json.loads(meta.read_text())
+
+
+def function_of(name):
+    """'videorl.a.b.xǁCǁm__mutmut_3' -> ('C', 'm'); 'videorl.a.x_f__mutmut_3' -> (None, 'f')."""
+    tail = name.rpartition(".")[2].rsplit("__mutmut_", 1)[0]
+    if tail.startswith("xǁ"):
+        _, cls, meth = tail.split("ǁ")
+        return cls, meth
+    return None, tail[2:]
+
+
+def source_line(path, name, diff):
+    """Line number, in the source as mutated, of the first line the mutant removes."""
+    src_path = orig_root / Path(path).relative_to("src")
+    if not src_path.exists():
+        src_path = Path(path)
+    text = src_path.read_text()
+    lines = text.splitlines()
+    cls, fn = function_of(name)
+    span = (1, len(lines))
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef) and cls and node.name == cls:
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub.name == fn:
+                    span = (sub.lineno, sub.end_lineno)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not cls:
+            if node.name == fn and node.col_offset == 0:
+                span = (node.lineno, node.end_lineno)
+    removed = [d[1:].strip() for d in diff.splitlines()
+               if d.startswith("-") and not d.startswith("---")]  # fmt: skip
+    if removed:
+        for i in range(span[0], span[1] + 1):
+            if lines[i - 1].strip() == removed[0]:
+                return i
+    return span[0]
+
+
+STRING = re.compile(r"""(?:[rbfu]{0,2})("([^"\\]|\\.)*"|'([^'\\]|\\.)*')""", re.I)
+
+
+def kind(diff):
+    """A first guess at what a surviving mutant changes (the triage is by hand)."""
+    minus = [d[1:] for d in diff.splitlines() if d.startswith("-") and not d.startswith("---")]
+    plus = [d[1:] for d in diff.splitlines() if d.startswith("+") and not d.startswith("+++")]
+    if len(minus) == len(plus) and all(
+        STRING.sub('""', a) == STRING.sub('""', b) for a, b in zip(minus, plus)
+    ):
+        return "string text"
+    return "code"
+
+
+score = {
+    "mutmut_version": os.environ["MUTMUT_VERSION"],
+    "command": "benchmarks/mutation.sh  (" + os.environ["MUTMUT_COMMAND"] + ")",
+    "config": "pyproject.toml [tool.mutmut]",
+    "test_selection": selection,
+    "not_mutated": cfg.get("do_not_mutate_patterns", []),
+    "score_definition": "killed / (total - skipped); timeouts and suspicious count as not killed",
+    "modules": {},
+}
+run_seconds = Path("mutants/_run_seconds")
+if run_seconds.exists():
+    score["run_seconds"] = int(run_seconds.read_text())
+survivors = {}
+totals = collections.Counter()
+for path in modules:
+    meta = load_meta(path)
+    counts = collections.Counter(status_by_exit_code[c] for c in meta["exit_code_by_key"].values())
+    total = sum(counts.values())
+    row = {"mutants": total}
+    row.update({s.replace(" ", "_"): counts.get(s, 0) for s in STATUSES if counts.get(s, 0) or
+                s in ("killed", "survived", "timeout", "suspicious", "skipped")})  # fmt: skip
+    denom = total - counts.get("skipped", 0)
+    row["score"] = round(counts.get("killed", 0) / denom, 4) if denom else None
+    score["modules"][path] = row
+    totals.update(counts)
+    survivors[path] = sorted(
+        (k for k, c in meta["exit_code_by_key"].items() if status_by_exit_code[c] == "survived"),
+        key=lambda k: (k.rsplit("__mutmut_", 1)[0], int(k.rsplit("__mutmut_", 1)[1])),
+    )
+total = sum(totals.values())
+score["total"] = {"mutants": total}
+score["total"].update({s.replace(" ", "_"): totals.get(s, 0) for s in STATUSES if totals.get(s, 0)
+                       or s in ("killed", "survived", "timeout", "suspicious", "skipped")})  # fmt: skip
+denom = total - totals.get("skipped", 0)
+score["total"]["score"] = round(totals.get("killed", 0) / denom, 4) if denom else None
+Path("benchmarks/results/mutation_score.json").write_text(json.dumps(score, indent=2) + "\n")
+
+md_path = Path("benchmarks/results/mutation_survivors.md")
+triage = ""
+if md_path.exists():
+    m = re.search(r"<!-- triage -->.*?<!-- /triage -->", md_path.read_text(), re.S)
+    triage = m.group(0) if m else ""
+out = ["# Surviving mutants", "",
+       "Written by `benchmarks/mutation.sh` from `mutants/` (mutmut "
+       f"{score['mutmut_version']}). Score per module: `mutation_score.json`. A survivor is a "
+       "change to the code that no selected test noticed. Line numbers are in the source as "
+       "it was mutated; `kind` is a first automatic guess (`string text`: only a string "
+       "literal changed).", ""]  # fmt: skip
+out += [triage or "<!-- triage -->\n(no triage yet)\n<!-- /triage -->", ""]
+out += ["## Survivors by module", ""]
+for path in modules:
+    row = score["modules"][path]
+    out += [f"### {path}: {row['survived']} survived of {row['mutants']} "
+            f"(score {row['score']})", ""]  # fmt: skip
+    for name in survivors[path]:
+        diff = get_diff_for_mutant(name, path=path)
+        line = source_line(path, name, diff)
+        body = "\n".join(diff.splitlines()[2:])  # drop the ---/+++ header
+        out += [f"- `{name}` line {line}, kind: {kind(diff)}", "", "  ```diff"]
+        out += ["  " + d for d in body.splitlines()]
+        out += ["  ```", ""]
+md_path.write_text("\n".join(out) + "\n")
+print(json.dumps(score["total"]))
+for p, r in score["modules"].items():
+    print(f"{p}: {r}")
+EOF
