@@ -234,13 +234,9 @@ class ContinuousAcrobotEnv(AcrobotEnv):
 
     TASK_NAME: ClassVar[str] = "acrobot-continuous"
 
-    def __init__(
-        self,
-        render_mode: str | None = "rgb_array",
-        render_size: int = 128,
-        domain: str = "robot",
-    ) -> None:
-        super().__init__(render_mode=render_mode, render_size=render_size, domain=domain)
+    def __init__(self, **kwargs: Any) -> None:
+        """Takes :class:`AcrobotEnv`'s arguments."""
+        super().__init__(**kwargs)
         self.action_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
