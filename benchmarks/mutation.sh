@@ -4,55 +4,74 @@
 #
 # A BENCHMARK, not a test: `make test` does not run it, and mutmut is not a dependency of
 # the package (this script installs it into .venv). What is mutated, and which tests judge
-# each mutant, is set in pyproject.toml [tool.mutmut]; mutmut copies src/, tests/ and
-# configs/ into mutants/ (git-ignored) and runs, for each mutant, only the selected tests
-# that call the mutated function.
+# each mutant, is set in pyproject.toml [tool.mutmut]. The script copies the project into
+# benchmarks/runs/mutation/ (git-ignored) and runs mutmut there; mutmut copies it once more
+# into mutants/ and runs, for each mutant, only the selected tests that call the mutated
+# function.
 #
-# Expected run time on the 2-core CPU machine: about 70 min for the mutation run (~2,500
-# mutants, 2 workers, nothing else running; about twice that next to a sweep), plus 1 min
-# to generate the mutants and collect which tests cover which function.
+# Expected run time on the 2-core CPU machine: about 70 min (~2,500 mutants, 2 workers,
+# nothing else running; roughly twice that next to a training sweep), plus about 1 min per
+# group to check the clean tests.
 #
 # Usage:
 #   benchmarks/mutation.sh           install mutmut, run all mutants from scratch, write results
-#   benchmarks/mutation.sh report    only rewrite the result files from an existing mutants/
-# Environment: MAX_CHILDREN (default 2) parallel test processes; NICE (default 19).
+#   benchmarks/mutation.sh report    only rewrite the result files from the last run
+# Environment: MAX_CHILDREN (default 2) parallel test processes; NICE (default 19);
+# MUTATION_WORKDIR (default benchmarks/runs/mutation).
 #
 # Results:
 #   benchmarks/results/mutation_score.json    per-module killed/survived/... and score
 #   benchmarks/results/mutation_survivors.md  every surviving mutant with its diff; a triage
 #                                             section between <!-- triage --> markers is kept
-#   benchmarks/runs/mutation.log              mutmut's own output (git-ignored)
-# Inspect one mutant: .venv/bin/mutmut show NAME. Re-run one: .venv/bin/mutmut run NAME.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+#   benchmarks/runs/mutation/mutation.log     mutmut's own output
+# One mutant: cd benchmarks/runs/mutation && ../../../.venv/bin/mutmut show NAME  (or run NAME)
+set -euo pipefail -f  # -f: the mutant name patterns below are not file globs
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
 
-PY=.venv/bin/python
-MUTMUT=.venv/bin/mutmut
+PY=$ROOT/.venv/bin/python
+MUTMUT=$ROOT/.venv/bin/mutmut
 MUTMUT_VERSION=3.8.1
 MAX_CHILDREN=${MAX_CHILDREN:-2}
 NICE=${NICE:-19}
+# mutmut runs in a snapshot of the project, so that edits to src/ or tests/ during the
+# hour-long run neither change nor break it; mutants/ is created inside the snapshot.
+WORK=${MUTATION_WORKDIR:-$ROOT/benchmarks/runs/mutation}
 mkdir -p benchmarks/results benchmarks/runs
 
 "$PY" -m pip install --quiet "mutmut==$MUTMUT_VERSION"
 
+# Mutants are run module group by module group (cheap modules first), so that a run
+# stopped early leaves whole modules scored; mutmut itself would order all mutants by
+# estimated test time across modules.
+GROUPS=(
+    "videorl.agents.common.* videorl.data.augment.* videorl.data.video_io.* videorl.data.importer.* videorl.rewards.shaping.* videorl.replay.*"
+    "videorl.agents.sac.*"
+    "videorl.agents.rlv.*"
+)
 if [ "${1:-run}" != "report" ]; then
-    rm -rf mutants
-    # The sources as they were mutated, so the report can give line numbers even after
-    # src/ has moved on.
-    mkdir -p mutants/_orig_src
-    cp -r src/videorl mutants/_orig_src/
-    start=$(date +%s)
-    # mutmut draws a progress spinner with carriage returns; keep one line per update.
-    nice -n "$NICE" "$MUTMUT" run --max-children "$MAX_CHILDREN" 2>&1 \
-        | tr '\r' '\n' | awk 'NF && !seen[$0]++' > benchmarks/runs/mutation.log || true
-    end=$(date +%s)
-    echo "$((end - start))" > mutants/_run_seconds
-    tail -n 3 benchmarks/runs/mutation.log
+    rm -rf "$WORK"
+    mkdir -p "$WORK"
+    cp -r pyproject.toml src tests configs "$WORK"/
+    find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
+    cd "$WORK"
+    : > mutation.log
+    for group in "${GROUPS[@]}"; do
+        start=$(date +%s)
+        # mutmut draws a progress spinner with carriage returns; keep one line per update.
+        # shellcheck disable=SC2086  # the group is several patterns
+        nice -n "$NICE" "$MUTMUT" run --max-children "$MAX_CHILDREN" $group 2>&1 \
+            | tr '\r' '\n' | awk 'NF && !seen[$0]++' >> mutation.log || true
+        end=$(date +%s)
+        echo "$group: $((end - start)) s" | tee -a run_seconds
+    done
 fi
 
-MUTMUT_COMMAND="nice -n $NICE mutmut run --max-children $MAX_CHILDREN" \
+cd "$WORK"
+RESULTS=$ROOT/benchmarks/results \
+MUTMUT_COMMAND="nice -n $NICE mutmut run --max-children $MAX_CHILDREN PATTERNS (3 groups, see GROUPS)" \
 MUTMUT_VERSION="$MUTMUT_VERSION" "$PY" - <<'EOF'
-"""Write benchmarks/results/mutation_score.json and mutation_survivors.md from mutants/."""
+"""Write mutation_score.json and mutation_survivors.md from the snapshot's mutants/."""
 
 import ast
 import collections
@@ -69,7 +88,7 @@ from mutmut.stats import status_by_exit_code
 cfg = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
 modules = cfg["only_mutate"]
 selection = cfg["pytest_add_cli_args_test_selection"]
-orig_root = Path("mutants/_orig_src")
+results = Path(os.environ["RESULTS"])
 
 STATUSES = ["killed", "survived", "timeout", "suspicious", "skipped", "no tests",
             "not checked", "segfault", "caught by type check",
@@ -92,10 +111,7 @@ def function_of(name):
 
 def source_line(path, name, diff):
     """Line number, in the source as mutated, of the first line the mutant removes."""
-    src_path = orig_root / Path(path).relative_to("src")
-    if not src_path.exists():
-        src_path = Path(path)
-    text = src_path.read_text()
+    text = Path(path).read_text()  # the snapshot's copy: the source as mutated
     lines = text.splitlines()
     cls, fn = function_of(name)
     span = (1, len(lines))
@@ -139,9 +155,12 @@ score = {
     "score_definition": "killed / (total - skipped); timeouts and suspicious count as not killed",
     "modules": {},
 }
-run_seconds = Path("mutants/_run_seconds")
+run_seconds = Path("run_seconds")
 if run_seconds.exists():
-    score["run_seconds"] = int(run_seconds.read_text())
+    score["run_seconds"] = {
+        g: int(t.split()[0])
+        for g, _, t in (line.rpartition(": ") for line in run_seconds.read_text().splitlines())
+    }
 survivors = {}
 totals = collections.Counter()
 for path in modules:
@@ -165,9 +184,9 @@ score["total"].update({s.replace(" ", "_"): totals.get(s, 0) for s in STATUSES i
                        or s in ("killed", "survived", "timeout", "suspicious", "skipped")})  # fmt: skip
 denom = total - totals.get("skipped", 0)
 score["total"]["score"] = round(totals.get("killed", 0) / denom, 4) if denom else None
-Path("benchmarks/results/mutation_score.json").write_text(json.dumps(score, indent=2) + "\n")
+(results / "mutation_score.json").write_text(json.dumps(score, indent=2) + "\n")
 
-md_path = Path("benchmarks/results/mutation_survivors.md")
+md_path = results / "mutation_survivors.md"
 triage = ""
 if md_path.exists():
     m = re.search(r"<!-- triage -->.*?<!-- /triage -->", md_path.read_text(), re.S)

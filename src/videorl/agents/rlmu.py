@@ -50,9 +50,9 @@ class RLMUConfig(RLVConfig):
     mem_pretrain_steps: int = 2000
     """MEM gradient steps on the observation videos before any interaction"""
     mem_clip_length: int = 10
-    """k, frames per MEM clip: the authors' code's 10 (0.5-1 s of a pushing video) (the report gives none)"""  # noqa: E501
+    """k, frames per MEM clip: the authors' code's 10 (the report gives none)"""  # noqa: E501
     mem_positions: int = 4
-    """N, position classes of Eq. 6: which of N equal parts of its video a clip starts in (the report gives none)"""  # noqa: E501
+    """N, position classes of Eq. 6: which of N equal parts of its video a clip starts in (the report gives none); on held-out human pushing videos N=4 reached 0.40 accuracy (chance 0.25), N=2 0.63, N=8 0.23 (benchmarks/results/rlmu_pretext.md)"""  # noqa: E501
     mem_hidden: int = 128
     """units of each LSTM layer"""
     mem_layers: int = 3
