@@ -15,10 +15,8 @@ import math
 import platform
 from pathlib import Path
 
-import yaml
-
 from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs
-from videorl.rundir import read_metrics
+from videorl.rundir import RunDir, read_metrics
 
 HERE = Path(__file__).parent
 
@@ -37,7 +35,7 @@ def main() -> None:
 
     runs, unfinished = [], []
     for run in sorted(Path(args.sweep_dir).glob("*/seed*")):
-        budget = yaml.safe_load((run / "config.yaml").read_text())["steps"]
+        budget = RunDir(run).read_config().run.steps
         rows = read_metrics(run) if (run / "metrics.csv").is_file() else []
         (runs if rows and int(rows[-1]["step"]) >= budget else unfinished).append(run)
     if unfinished:  # a sweep still running or stopped: summarise the finished runs only

@@ -102,7 +102,7 @@ class SACConfig:
     target_entropy: float | None = None
     """entropy target; null = -|A| for continuous actions, discrete_entropy_scale * log(n) for discrete ones"""  # noqa: E501
     discrete_entropy_scale: float = 0.3
-    """discrete SAC: target entropy as a fraction of the maximum log(n)"""
+    """discrete SAC: target entropy as a fraction of the maximum log(n). 0.3 learns acrobot best of 0.3, 0.89 (CleanRL) and 0.98 (Christodoulou 2019): final return -81.8 / -87.6 / -100 over 5 seeds at 30k steps (benchmarks/results/acrobot_target_entropy.json); at 0.98 the policy stays near-uniform"""  # noqa: E501
     hidden: list[int] = items([256, 256])
     """MLP layer widths of actor and critics on states (Table 3)"""
     pixel_hidden: list[int] = items([512, 256, 256])
