@@ -44,7 +44,7 @@ mkdir -p benchmarks/results benchmarks/runs
 # Mutants are run module group by module group (cheap modules first), so that a run
 # stopped early leaves whole modules scored; mutmut itself would order all mutants by
 # estimated test time across modules.
-GROUPS=(
+MUTANT_GROUPS=(
     "videorl.agents.common.* videorl.data.augment.* videorl.data.video_io.* videorl.data.importer.* videorl.rewards.shaping.* videorl.replay.*"
     "videorl.agents.sac.*"
     "videorl.agents.rlv.*"
@@ -56,7 +56,7 @@ if [ "${1:-run}" != "report" ]; then
     find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
     cd "$WORK"
     : > mutation.log
-    for group in "${GROUPS[@]}"; do
+    for group in "${MUTANT_GROUPS[@]}"; do
         start=$(date +%s)
         # mutmut draws a progress spinner with carriage returns; keep one line per update.
         # shellcheck disable=SC2086  # the group is several patterns
@@ -69,7 +69,7 @@ fi
 
 cd "$WORK"
 RESULTS=$ROOT/benchmarks/results \
-MUTMUT_COMMAND="nice -n $NICE mutmut run --max-children $MAX_CHILDREN PATTERNS (3 groups, see GROUPS)" \
+MUTMUT_COMMAND="nice -n $NICE mutmut run --max-children $MAX_CHILDREN PATTERNS (3 groups, see MUTANT_GROUPS)" \
 MUTMUT_VERSION="$MUTMUT_VERSION" "$PY" - <<'EOF'
 """Write mutation_score.json and mutation_survivors.md from the snapshot's mutants/."""
 

@@ -16,6 +16,7 @@ import torch
 from videorl.agents.base import CLIPS, OBSERVATIONS, Method, Spaces
 from videorl.agents.rlmu import RLMU
 from videorl.agents.rlv import RLV
+from videorl.agents.rnd import RND
 from videorl.agents.sac import SAC
 from videorl.config import (
     ConfigError,
@@ -32,6 +33,7 @@ METHODS: dict[str, type[Method]] = {
     "sac": SAC,
     "rlv": RLV,
     "rlmu": RLMU,
+    "rnd": RND,
 }
 
 BASELINE_ALGO = "sac"
