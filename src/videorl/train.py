@@ -353,9 +353,9 @@ class Trainer:
         run, s = self.cfg.run, self.state
         acc = self._zero_metrics()
         n_updates = 0
+        self.pretrain(log, progress)
         bar = progress_bar(total=run.steps, initial=s.step, disable=not progress, unit="step",
                            desc=f"{run.algo} {run.env}")  # fmt: skip
-        self.pretrain(log, progress)
         if s.step == 0 and run.eval_at_start and not s.start_evaluated:
             s.start_evaluated = True
             row = self._eval_and_checkpoint(log, acc, 0, math.nan)
