@@ -37,6 +37,9 @@ def test_eq1_continuous_is_squared_error_summed_over_action_dims():
     action = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
     # row 0: 0.25 + 0.25 = 0.5; row 1: 0 + 1 = 1; mean 0.75
     assert inverse_loss(pred, action, discrete=False).item() == pytest.approx(0.75)
+    # three rows of two dimensions: summing over the batch instead gives (1 + 4) / 2 = 2.5
+    pred = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 2.0]])
+    assert inverse_loss(pred, torch.zeros(3, 2), discrete=False).item() == pytest.approx(5 / 3)
 
 
 def test_eq1_discrete_is_cross_entropy_on_the_true_index():

@@ -33,7 +33,7 @@ class RLVConfig:
     disc_hidden: list[int] = items([64, 64, 64])
     """discriminator MLP widths (Table 5)"""
     disc_lr: float = 3e-8
-    """discriminator learning rate (Table 5)"""
+    """discriminator learning rate (Table 5: 3e-8, kept in the Fig. 6/7 presets). On human-domain pushing, in 1000 updates, 3e-8 left the discriminator at chance (disc_acc 0.5) and 1e-4 reached 0.98 (benchmarks/results/domain_confusion_lr.md)"""  # noqa: E501
     obs_actions: str = "inverse"
     """observation actions from the inverse model; Fig. 8 ablations: groundtruth (the dataset's groundtruth/) or zero"""  # noqa: E501
     obs_rewards: str = flag("rlv", "--obs-reward", metavar="SPEC")
