@@ -165,3 +165,20 @@ def test_conv_encoder_pools_before_relu_equivalently():
             h = torch.nn.functional.max_pool2d(torch.relu(layer(h)), 2, 2)
     assert enc.out_dim == 32 * 6 * 6
     assert torch.allclose(enc(x), h.flatten(1), atol=1e-5)
+
+
+def test_optimisers_use_the_configured_learning_rate_and_default_entropy_targets():
+    """Mutation-testing survivors: adam() ignoring lr; the default target entropy's sign."""
+    from videorl.agents.common import adam
+
+    assert adam([torch.nn.Parameter(torch.zeros(2))], 0.123).param_groups[0]["lr"] == 0.123
+    from videorl.agents.base import Spaces
+    from videorl.agents.registry import make_config, make_method
+
+    cfg = make_config(env="state-pusher", hidden=[8], lr=0.01)
+    agent = make_method(Spaces((5,), False, 2, False), cfg, torch.device("cpu"))
+    assert agent.target_entropy == -2.0
+    assert {g["lr"] for o in (agent.critic_opt, agent.actor_opt) for g in o.param_groups} == {0.01}
+    cfg = make_config(env="acrobot", hidden=[8], discrete_entropy_scale=0.5)
+    agent = make_method(Spaces((6,), False, 3, True), cfg, torch.device("cpu"))
+    assert agent.target_entropy == pytest.approx(0.5 * math.log(3))
