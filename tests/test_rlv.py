@@ -506,3 +506,12 @@ def test_cli_groundtruth_from_another_task_is_refused(tmp_path, acrobot_data):
                   str(acrobot_data), "--out", str(out),
                   "--set", "obs_actions=groundtruth")  # fmt: skip
     assert_user_error(res, out, "recorded on acrobot")
+
+
+def test_joint_loss_is_eq4():
+    """Mutation-testing survivors: c1 / L_a, L_RL - aux. Eq. 4 without domain confusion."""
+    agent = state_rlv(c1=0.7, c2=1.3)
+    batch, obs_batch = state_batches()
+    total, metrics, _, _ = agent.joint_loss(UpdateInputs(robot=batch, observations=obs_batch))
+    expected = 1.3 * metrics["critic_loss"] + 0.7 * metrics["inverse_loss"]
+    assert total.item() == pytest.approx(expected.item(), rel=1e-6)

@@ -182,3 +182,24 @@ def test_optimisers_use_the_configured_learning_rate_and_default_entropy_targets
     cfg = make_config(env="acrobot", hidden=[8], discrete_entropy_scale=0.5)
     agent = make_method(Spaces((6,), False, 3, True), cfg, torch.device("cpu"))
     assert agent.target_entropy == pytest.approx(0.5 * math.log(3))
+
+
+def test_continuous_policy_and_temperature_losses_hand_checked():
+    """SAC Eq. 7 and Eq. 18 recomputed from the networks (mutation-testing survivors: the sign
+    of Q, the entropy's sign, the temperature loss)."""
+    from videorl.agents.base import Spaces
+    from videorl.agents.registry import make_config, make_method
+
+    cfg = make_config(env="state-pusher", hidden=[8], init_alpha=0.5)
+    agent = make_method(Spaces((5,), False, 2, False), cfg, torch.device("cpu"))
+    obs = torch.randn(6, 5)
+    torch.manual_seed(3)
+    actor_loss, alpha_loss, entropy = agent.actor_alpha_loss(obs, obs)
+    torch.manual_seed(3)
+    action, logp = agent.actor(obs)
+    q = agent.q(torch.cat([obs, action], -1)).min(0).values
+    alpha = agent.log_alpha.exp().item()
+    assert actor_loss.item() == pytest.approx((alpha * logp - q).mean().item(), rel=1e-6)
+    assert entropy.item() == pytest.approx(-logp.mean().item(), rel=1e-6)
+    expected = (math.log(0.5) * (-logp - agent.target_entropy)).mean().item()
+    assert alpha_loss.item() == pytest.approx(expected, rel=1e-6)
