@@ -148,3 +148,22 @@ def test_episode_store_layout_and_samplers_stay_inside_episodes():
         EpisodeStore(frames, [4, 5, 0])
     other = store.with_frames(frames * 2)  # another copy of the frames, the same index
     assert other.transition_table()[0] is first and other.episode(0).tolist() == [0, 2, 4, 6]
+
+
+def test_a_full_wrapped_buffer_round_trips_through_its_state():
+    """Mutation-testing survivor: a wrapped buffer's state must load into a buffer of the
+    same capacity (what every resume does once the buffer is full)."""
+    buf = ReplayBuffer(30, (3,), np.float32, (2,))
+    rng = np.random.default_rng(0)
+    for episode in range(6):
+        buf.start_episode(np.full(3, episode * 100, np.float32))
+        for t in range(1, 12):
+            buf.add(rng.uniform(-1, 1, 2).astype(np.float32), float(t),
+                    np.full(3, episode * 100 + t, np.float32), False, t == 11)  # fmt: skip
+    assert len(buf) == 30
+    copy = ReplayBuffer(30, (3,), np.float32, (2,))
+    copy.load_state_dict(buf.state_dict())
+    a, b = buf.sample(64, np.random.default_rng(1)), copy.sample(64, np.random.default_rng(1))
+    for key in ("obs", "action", "reward", "next_obs", "terminated"):
+        assert torch.equal(getattr(a, key), getattr(b, key)), key
+    assert torch.equal(a.next_obs[:, 0] - a.obs[:, 0], torch.ones(64))  # consecutive frames

@@ -515,3 +515,17 @@ def test_joint_loss_is_eq4():
     total, metrics, _, _ = agent.joint_loss(UpdateInputs(robot=batch, observations=obs_batch))
     expected = 1.3 * metrics["critic_loss"] + 0.7 * metrics["inverse_loss"]
     assert total.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_one_update_steps_the_inverse_model_and_the_discriminator():
+    """Mutation-testing survivors: the discriminator's or the inverse MLP's optimiser left
+    out of the step, or the discriminator's learning rate not the configured one."""
+    agent = pixel_rlv(c3=0.01, disc_lr=1e-3)
+    assert agent.disc_opt.param_groups[0]["lr"] == 1e-3
+    robot = Batch(frames(4), torch.rand(4, 2) * 2 - 1, torch.zeros(4), frames(4), torch.zeros(4))
+    observations = ObservationBatch(frames(4), frames(4), torch.tensor([False, True] * 2))
+    nets = (agent.discriminator, agent.inverse, agent.inverse_encoder)
+    before = [[p.detach().clone() for p in net.parameters()] for net in nets]
+    agent.update(UpdateInputs(robot=robot, observations=observations))
+    for net, saved in zip(nets, before):
+        assert all(not torch.equal(a, p) for a, p in zip(saved, net.parameters()))
