@@ -203,3 +203,29 @@ def test_continuous_policy_and_temperature_losses_hand_checked():
     assert entropy.item() == pytest.approx(-logp.mean().item(), rel=1e-6)
     expected = (math.log(0.5) * (-logp - agent.target_entropy)).mean().item()
     assert alpha_loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_paper_presets_td_target_reads_the_target_extractors():
+    """Mutation-testing survivor: the TD target reading the online instead of the target
+    Q extractors (paper preset)."""
+    from videorl.agents.base import Spaces
+    from videorl.agents.registry import make_config, make_method
+
+    cfg = make_config(env="visual-pusher", pixel_hidden=[8], conv_channels=[4], encoder="paper")
+    agent = make_method(Spaces((48, 48, 3), True, 2, False), cfg, torch.device("cpu"))
+    next_obs = torch.randint(0, 256, (4, 3, 48, 48), dtype=torch.uint8)
+    reward, terminated = torch.zeros(4), torch.zeros(4)
+
+    def target():
+        torch.manual_seed(0)
+        return agent.td_target(next_obs, reward, terminated)
+
+    base = target()
+    with torch.no_grad():
+        for p in agent.q_encoders.parameters():
+            p.add_(1.0)
+    assert torch.equal(target(), base)  # the online extractors do not enter the target
+    with torch.no_grad():
+        for p in agent.target_q_encoders.parameters():
+            p.add_(1.0)
+    assert not torch.equal(target(), base)
