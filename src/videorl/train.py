@@ -13,7 +13,6 @@ that never stopped.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import random
 import shutil
@@ -30,6 +29,7 @@ from videorl.agents.base import CLIPS, OBSERVATIONS, ROBOT, UpdateInputs
 from videorl.agents.registry import make_method, method_class
 from videorl.config import TrainConfig
 from videorl.errors import TrainingDiverged, UserError
+from videorl.loop_state import LoopState, tuplify
 from videorl.replay import ReplayBuffer
 from videorl.rollout import (
     episode_seed,
@@ -41,20 +41,6 @@ from videorl.rollout import (
     to_env_action,
 )
 from videorl.rundir import MetricsLog, RunDir, metric_columns
-
-
-@dataclasses.dataclass
-class LoopState:
-    """Counters that a checkpoint must carry besides networks, buffer and RNGs."""
-
-    step: int = 0
-    pretrain_step: int = 0  # steps of the method's phase before interaction taken
-    start_evaluated: bool = False  # the evaluation before interaction (eval_at_start) done
-    episodes: int = 0  # finished training episodes
-    episode_actions: list = dataclasses.field(default_factory=list)  # of the open episode
-    episode_return: float = 0.0
-    best_eval: float = -math.inf
-    recent_returns: list = dataclasses.field(default_factory=list)
 
 
 class Trainer:
@@ -198,7 +184,7 @@ class Trainer:
             torch.cuda.set_rng_state_all(rng["cuda"])
         self.explore_rng.bit_generator.state = rng["explore"]
         self.sample_rng.bit_generator.state = rng["sample"]
-        random.setstate(_tuplify(rng["python"]))
+        random.setstate(tuplify(rng["python"]))
 
     def _restore_open_episode(self) -> np.ndarray:
         """Reset to the open episode's seed and replay its actions (see module doc)."""
@@ -397,13 +383,6 @@ class Trainer:
                 n_updates = 0
                 t0, step0 = time.perf_counter(), s.step
         bar.close()
-
-
-def _tuplify(obj: Any) -> Any:
-    """random.setstate needs tuples; the checkpoint may hold lists."""
-    if isinstance(obj, list | tuple):
-        return tuple(_tuplify(x) for x in obj)
-    return obj
 
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> RunDir:
