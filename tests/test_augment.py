@@ -35,3 +35,44 @@ def test_every_output_is_a_crop_of_the_zero_padded_input():
 def test_zero_pad_is_identity():
     x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
     assert torch.equal(random_shift(x, 0), x)
+
+
+def crop_offsets(x, out, pad):
+    """(dy, dx) of each output among the crops of its zero-padded input (the first match)."""
+    padded = F.pad(x, (pad, pad, pad, pad))
+    h, w = x.shape[-2:]
+    found = []
+    for i in range(len(x)):
+        found.append(next(
+            (dy, dx) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
+            if torch.equal(out[i], padded[i, :, dy : dy + h, dx : dx + w])
+        ))  # fmt: skip
+    return found
+
+
+def test_offsets_cover_every_crop_position():
+    """Mutation-testing survivors: offsets drawn from 1..2p or 0..2p-2 on either axis."""
+    torch.manual_seed(0)
+    x = torch.randint(1, 256, (256, 1, 6, 6), dtype=torch.uint8)  # no zero: crops differ
+    offsets = crop_offsets(x, random_shift(x, 2), 2)
+    assert {dy for dy, _ in offsets} == set(range(5))
+    assert {dx for _, dx in offsets} == set(range(5))
+
+
+def test_the_generator_makes_the_shift_reproducible():
+    """Mutation-testing survivors: the generator ignored on one axis (global RNG used)."""
+    x = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8)
+    torch.manual_seed(1)
+    a = random_shift(x, 2, generator=torch.Generator().manual_seed(5))
+    torch.manual_seed(2)
+    b = random_shift(x, 2, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a, b)
+
+
+def test_pad_one_shifts():
+    """Mutation-testing survivor: pad == 1 returning the images unshifted."""
+    torch.manual_seed(0)
+    x = torch.randint(1, 256, (64, 3, 8, 8), dtype=torch.uint8)
+    out = random_shift(x, 1)
+    assert not torch.equal(out, x)
+    assert len(set(crop_offsets(x, out, 1))) > 1

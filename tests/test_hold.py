@@ -601,3 +601,43 @@ def test_subgoals_switch_on_the_raw_distance_as_the_authors_did():
         for _ in range(3):
             reward.step(g1, 0.0)  # at g1: d = 5, excess 0
         assert (reward.current_goal == 1) is switched
+
+
+def test_the_chain_stays_at_its_last_goal():
+    """Mutation-testing survivor: at the last goal the close steps still counted and the
+    chain moved past its end (IndexError at the next step)."""
+    g1, g2 = flat(100), flat(200)
+    reward = GoalReward(GoalDistance(PixelDistance(), [g1, g2]), 1.0, 0.0, subgoal_cost=7.0)
+    reward.reset(flat(0))
+    for _ in range(3):
+        reward.step(g1, 0.0)
+    assert reward.current_goal == 1
+    for _ in range(6):
+        assert reward.step(g2, 0.0) == 0.0
+    assert reward.current_goal == 1
+
+
+def test_the_close_step_count_restarts_at_each_switch():
+    """Mutation-testing survivor: after a switch the count restarting at 1, so the next goal
+    switched after 2 close steps instead of 3."""
+    goals = [flat(50), flat(150), flat(250)]
+    reward = GoalReward(GoalDistance(PixelDistance(), goals), 1.0, 0.0, subgoal_cost=0.0)
+    reward.reset(flat(0))
+    for _ in range(3):
+        reward.step(goals[0], 0.0)
+    assert reward.current_goal == 1
+    for _ in range(2):
+        reward.step(goals[1], 0.0)
+    assert reward.current_goal == 1
+    reward.step(goals[1], 0.0)  # third close step on goal 1
+    assert reward.current_goal == 2
+
+
+def test_instantaneous_form_divides_by_the_scale():
+    """Mutation-testing survivor: the instantaneous form multiplied by T (tested with T = 1)."""
+    goal = flat(255)
+    reward = GoalReward(GoalDistance(PixelDistance(), [goal]), 2.0, 0.0, form="instantaneous")
+    reward.reset(flat(100))
+    unit = np.sqrt(SIZE * SIZE * 3) / 255
+    assert reward.step(flat(150), 0.0) == pytest.approx(25 * unit, rel=1e-5)
+    assert reward.step(flat(120), 0.0) == pytest.approx(-15 * unit, rel=1e-5)

@@ -212,3 +212,83 @@ def test_folder_of_videos_and_summary(tmp_path):
     assert re.search(r"^source\s+imported$", text, re.M)
     assert re.search(r"^success rate\s+unknown$", text, re.M)
     assert re.search(r"^command\s+videorl x$", text, re.M)
+
+
+# -- mutation-testing survivors: crop boundaries, colour modes, sound, folder order ----
+def test_check_crop_accepts_the_frame_edges():
+    from videorl.data.video_io import check_crop
+
+    assert check_crop((0, 0, 48, 48), 48, 48, "f") is None  # x = y = 0, ends at the edges
+    assert check_crop((40, 40, 8, 8), 48, 48, "f") is None  # ends at the right/bottom edge
+    assert check_crop((0, 0, 1, 1), 48, 48, "f") is None  # one pixel
+    assert crop_resize(red_on_blue(2, size=16), (0, 0, 16, 16), 8).shape == (2, 8, 8, 3)
+
+
+@pytest.mark.parametrize("crop", [(1, 2, 3), (-1, 0, 4, 4), (0, -1, 4, 4), (0, 0, 4, 0),
+                                  (0, 10, 4, 10)])  # fmt: skip
+def test_check_crop_rejects_each_bad_box(crop):
+    from videorl.data.video_io import check_crop
+
+    with pytest.raises(DatasetError, match="--crop"):
+        check_crop(crop, 20, 15, "f")
+
+
+def test_crop_resize_refuses_a_box_outside_the_frame():
+    with pytest.raises(DatasetError, match="lies outside"):
+        crop_resize(np.zeros((2, 10, 10, 3), np.uint8), (5, 5, 10, 10), 4)
+
+
+def test_grey_and_rgba_frames_become_rgb(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    grey = Image.fromarray(np.full((6, 8), 90, np.uint8))
+    rgba = Image.fromarray(np.full((6, 8, 4), (10, 20, 30, 128), np.uint8))
+    assert (grey.mode, rgba.mode) == ("L", "RGBA")
+    grey.save(folder / "f1.png")
+    rgba.save(folder / "f2.png")
+    frames, _ = read_frame_folder(folder)
+    assert frames.shape == (2, 6, 8, 3)
+    assert frames[0, 0, 0].tolist() == [90, 90, 90] and frames[1, 0, 0].tolist() == [10, 20, 30]
+
+
+def write_video_with_sound(path: Path, frames: np.ndarray, fps: int) -> Path:
+    """Frames plus a second of silence in an AAC stream."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+        video = container.add_stream(codec, rate=fps)
+        video.width, video.height, video.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        audio = container.add_stream("aac", rate=8000)
+        audio.layout = "mono"
+        for frame in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, 8000), np.float32), "fltp", "mono")
+        sound.sample_rate = 8000
+        container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))
+        container.mux(video.encode(None))
+    return path
+
+
+def test_video_with_sound_keeps_only_its_frames(tmp_path):
+    import av
+
+    path = write_video_with_sound(tmp_path / "talk.mp4", brightness_ramp(5, size=16), fps=10)
+    with av.open(str(path)) as container:
+        assert len(container.streams.audio) == 1  # the fixture really has sound
+    frames, fps = read_video(path)
+    assert frames.shape == (5, 16, 16, 3) and fps == 10.0
+
+
+def test_folder_videos_in_natural_order_and_other_files_ignored(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "v2.mp4", red_on_blue(2, size=16), fps=10)
+    write_video(videos / "v10.mp4", red_on_blue(3, size=16), fps=10)
+    (videos / "notes.txt").write_text("not a video\n")
+    path, skipped = import_videos([str(videos)], tmp_path / "ds", size=16, progress=False)
+    ds = VideoDataset(path)
+    assert skipped == []
+    assert ds.lengths == [2, 3]  # v2 before v10
+    assert ds.manifest.episode_names == [str(videos / "v2.mp4"), str(videos / "v10.mp4")]

@@ -167,3 +167,51 @@ def test_a_full_wrapped_buffer_round_trips_through_its_state():
     for key in ("obs", "action", "reward", "next_obs", "terminated"):
         assert torch.equal(getattr(a, key), getattr(b, key)), key
     assert torch.equal(a.next_obs[:, 0] - a.obs[:, 0], torch.ones(64))  # consecutive frames
+
+
+def test_fifo_keeps_exactly_capacity_transitions_and_samples_true_next_obs():
+    """Mutation-testing survivors: after the rings wrap, the size after an eviction, the
+    observation ring evicting transitions it does not overwrite, the oldest transition never
+    sampled, indices from the wrong end; a sampled next_obs other than the next step's."""
+    buf = ReplayBuffer(100, (3,), np.float32, (2,))  # observation ring: 107 slots
+    fill(buf, [20] * 10, [False] * 10, state)
+    assert len(buf) == 100
+    tr = buf.transitions()
+    kept = [(e, t) for e in range(5, 10) for t in range(20)]  # the newest 5 episodes, in order
+    assert [tuple(p) for p in tr["obs"][:, :2].int().tolist()] == kept
+    b = buf.sample(2000, np.random.default_rng(0))
+    assert {tuple(p) for p in b.obs[:, :2].int().tolist()} == set(kept)
+    assert torch.equal(b.action, b.obs[:, :2])  # the action identifies (episode, t)
+    assert torch.equal(b.next_obs[:, 0], b.obs[:, 0])
+    assert torch.equal(b.next_obs[:, 1], b.obs[:, 1] + 1)
+
+
+def test_short_episodes_fill_the_observation_ring_first():
+    """Mutation-testing survivors: with short episodes the observation ring (107 slots) binds
+    before the transition ring (100): exactly the transitions whose two frames are still
+    stored are kept, and sampling draws from them (not from the wrong end of the ring)."""
+    buf = ReplayBuffer(100, (3,), np.float32, (2,))
+    fill(buf, [3] * 40, [False] * 40, state)  # 4 frames per 3 transitions
+    # 107 frames: episodes 14..39 (104 frames) and episode 13's last 3, read by 2 transitions
+    kept = [(13, 1), (13, 2)] + [(e, t) for e in range(14, 40) for t in range(3)]
+    assert len(buf) == 80
+    assert [tuple(p) for p in buf.transitions()["obs"][:, :2].int().tolist()] == kept
+    b = buf.sample(2000, np.random.default_rng(0))
+    assert {tuple(p) for p in b.obs[:, :2].int().tolist()} == set(kept)
+    assert torch.equal(b.action, b.obs[:, :2])
+
+
+def test_an_overwritten_reset_frame_evicts_the_last_transition():
+    """Mutation-testing survivors: the eviction loop stopping at one transition left, or
+    running on with none left. Episode starts without steps (an abandoned episode, as after
+    a restart) fill the observation ring (4 slots) while one transition is stored."""
+    buf = ReplayBuffer(2, (3,), np.float32, (2,))
+    fill(buf, [1], [True], state)  # frames in slots 0, 1; one transition reads them
+    buf.start_episode(state(1, 0))
+    buf.start_episode(state(2, 0))
+    assert len(buf) == 1
+    buf.start_episode(state(3, 0))  # overwrites slot 0: the transition must go
+    assert len(buf) == 0
+    buf.add(np.array([3, 0], np.float32), 0.0, state(3, 1), False, False)
+    assert len(buf) == 1
+    assert buf.transitions()["obs"][:, :2].tolist() == [[3.0, 0.0]]

@@ -529,3 +529,47 @@ def test_one_update_steps_the_inverse_model_and_the_discriminator():
     agent.update(UpdateInputs(robot=robot, observations=observations))
     for net, saved in zip(nets, before):
         assert all(not torch.equal(a, p) for a, p in zip(saved, net.parameters()))
+
+
+def test_inferred_continuous_actions_are_clipped_to_the_action_box():
+    """Mutation-testing survivors: the inverse model's labels not clipped to [-1, 1]."""
+    agent = state_rlv()
+    _, obs_batch = state_batches(m=2)
+    pred = torch.tensor([[2.0, -3.0], [0.5, -0.5]])
+    labels = agent.label_actions(pred, obs_batch)
+    assert labels.tolist() == [[1.0, -1.0], [0.5, -0.5]]
+
+
+@pytest.mark.parametrize("mode", ["zero", "groundtruth"])
+def test_discrete_ablation_labels_are_one_index_per_transition(mode):
+    """Mutation-testing survivors: discrete zero/groundtruth labels of width 2 or A, not 1."""
+    agent = state_rlv(discrete=True, obs_actions=mode)
+    _, obs_batch = state_batches(m=4, obs_dim=6, action_dim=1, gt=False)
+    gt = torch.tensor([[2.0], [0.0], [1.0], [2.0]])
+    obs_batch = dataclasses.replace(obs_batch, gt_action=gt)
+    labels = agent.label_actions(torch.randn(4, 3), obs_batch)
+    assert labels.shape == (4, 1)
+    assert torch.equal(labels, gt if mode == "groundtruth" else torch.zeros(4, 1))
+
+
+def test_observation_request_follows_the_config():
+    """Mutation-testing survivors: what RLV asks the trainer for (video augmentation and its
+    parameters, paired data, learned reward labels, ground truth)."""
+    from videorl.data.video_augment import VideoAugment
+
+    base = dict(algo="rlv", obs_data="d", env="visual-pusher")
+    request = RLV.observation_request(make_config(
+        **base, obs_augment="negative_jitter", augment_fraction=0.25, jitter=7,
+        jitter_start=[3, 8],
+    ))  # fmt: skip
+    assert request.augment == VideoAugment("negative_jitter", 0.25, 7, (3, 8))
+    assert request.paired_data is None and request.reward_labels is None
+    assert request.groundtruth == {}
+    request = RLV.observation_request(make_config(
+        **base, paired_data="p", obs_rewards="hold:m", goal=["g.png"], obs_actions="groundtruth",
+    ))  # fmt: skip
+    assert request.augment is None
+    assert request.paired_data == "p" and request.reward_labels == "hold:m"
+    assert request.groundtruth == {"actions": "obs_actions=groundtruth"}
+    request = RLV.observation_request(make_config(**base))
+    assert request.augment is None and request.reward_labels is None  # obs_rewards=rlv

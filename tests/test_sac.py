@@ -56,6 +56,10 @@ def test_continuous_td_target_and_critic_loss_hand_checked():
     loss, _, _ = agent.critic_loss(torch.randn(2, 3), torch.zeros(2, 2), target)
     hand = 0.5 * (((1 - 0) ** 2 + (1 - 2) ** 2) / 2 + ((4 - 0) ** 2 + (4 - 2) ** 2) / 2)
     assert loss.item() == pytest.approx(hand)
+    # 3 rows: averaged over the batch and summed over the twins, not the other way round
+    target = torch.tensor([0.0, 2.0, 3.0])
+    loss, _, _ = agent.critic_loss(torch.randn(3, 3), torch.zeros(3, 2), target)
+    assert loss.item() == pytest.approx(0.5 * ((1 + 1 + 4) / 3 + (16 + 4 + 1) / 3))
 
 
 def test_tanh_gaussian_log_prob_matches_torch_distributions():
@@ -229,3 +233,64 @@ def test_the_paper_presets_td_target_reads_the_target_extractors():
         for p in agent.target_q_encoders.parameters():
             p.add_(1.0)
     assert not torch.equal(target(), base)
+
+
+def test_discrete_actor_loss_and_entropy_hand_checked():
+    """Discrete SAC Eq. 7 and the entropy (mutation-testing survivors: the sign of Q, `*` vs
+    `/`, the sum over actions vs over the batch). A batch of 5 rows, not 3 actions."""
+    agent = SAC(Spaces((4,), False, 3, True), SACConfig(hidden=[8], init_alpha=0.5), CPU)
+    with torch.no_grad():
+        for p in agent.actor.parameters():
+            p.zero_()  # uniform policy over 3 actions
+        for p in agent.q.parameters():
+            p.zero_()
+        agent.q.out.bias[0, 0] = torch.tensor([1.0, 3.0, 5.0])
+        agent.q.out.bias[1, 0] = torch.tensor([2.0, 0.0, 6.0])  # min over twins: 1, 0, 5
+    obs = torch.randn(5, 4)
+    actor_loss, alpha_loss, entropy = agent.actor_alpha_loss(obs, obs)
+    q_min = [1.0, 0.0, 5.0]
+    hand = sum((0.5 * math.log(1 / 3) - q) / 3 for q in q_min)
+    assert actor_loss.item() == pytest.approx(hand, rel=1e-6)
+    assert entropy.item() == pytest.approx(math.log(3), rel=1e-6)
+    expected = math.log(0.5) * (math.log(3) - agent.target_entropy)
+    assert alpha_loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_discrete_critic_loss_hand_checked():
+    """Discrete SAC Eq. 5: each twin's Q of the taken action (mutation-testing survivors:
+    gather or squeeze along the wrong axis)."""
+    agent = SAC(Spaces((4,), False, 2, True), SACConfig(hidden=[8]), CPU)
+    with torch.no_grad():
+        for p in agent.q.parameters():
+            p.zero_()
+        agent.q.out.bias[0, 0] = torch.tensor([1.0, 3.0])
+        agent.q.out.bias[1, 0] = torch.tensor([2.0, 5.0])
+    action = torch.tensor([[0.0], [1.0], [1.0]])
+    target = torch.tensor([0.0, 1.0, 2.0])
+    loss, _, q_mean = agent.critic_loss(torch.randn(3, 4), action, target)
+    # Q of the taken actions: twin 0 (1, 3, 3), twin 1 (2, 5, 5)
+    hand = 0.5 * ((1 + 4 + 1) / 3 + (4 + 16 + 9) / 3)
+    assert loss.item() == pytest.approx(hand, rel=1e-6)
+    assert q_mean.item() == pytest.approx(19 / 6, rel=1e-6)
+
+
+def test_deterministic_continuous_action_is_the_squashed_mean():
+    """Evaluation's act(obs, deterministic=True) must not sample (mutation-testing survivor)."""
+    agent = SAC(Spaces((5,), False, 2, False), SACConfig(hidden=[8]), CPU)
+    obs = np.linspace(-1, 1, 5).astype(np.float32)
+    torch.manual_seed(0)
+    a1 = agent.act(obs, deterministic=True)
+    a2 = agent.act(obs, deterministic=True)
+    assert np.array_equal(a1, a2)
+    with torch.no_grad():
+        mean, _ = agent.actor.net(torch.as_tensor(obs)[None]).chunk(2, -1)
+    np.testing.assert_allclose(a1, torch.tanh(mean)[0].numpy(), rtol=1e-6)
+    assert not np.array_equal(agent.act(obs), agent.act(obs))  # sampling does differ
+
+
+@pytest.mark.parametrize("precision,dtype", [("bf16", torch.bfloat16), ("fp32", torch.float32)])
+def test_bf16_precision_runs_under_autocast(precision, dtype):
+    agent = SAC(Spaces((5,), False, 2, False), SACConfig(hidden=[8], precision=precision), CPU)
+    with agent.autocast():
+        out = agent.actor.net[0](torch.randn(3, 5))
+    assert out.dtype == dtype
