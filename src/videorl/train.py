@@ -29,7 +29,7 @@ from videorl.agents.base import CLIPS, OBSERVATIONS, ROBOT, UpdateInputs
 from videorl.agents.registry import make_method, method_class
 from videorl.config import TrainConfig
 from videorl.errors import TrainingDiverged, UserError
-from videorl.loop_state import LoopState, tuplify
+from videorl.loop_state import LoopState, MetricSums, tuplify
 from videorl.replay import ReplayBuffer
 from videorl.rollout import (
     episode_seed,
@@ -233,17 +233,16 @@ class Trainer:
                 shutil.rmtree(self.run.path, ignore_errors=True)
             raise
 
-    def _act(self, obs: np.ndarray, acc: dict, n_updates: int) -> np.ndarray | int:
+    def _act(self, obs: np.ndarray, sums: MetricSums) -> np.ndarray | int:
         """The policy's exploration action; non-finite weights stop the run here, before a
         NaN action reaches the simulator."""
-        row = lambda: {k: float(acc[k]) / max(n_updates, 1) for k in self.metric_keys}  # noqa: E731
         try:
             action = self.agent.act(obs, deterministic=False)
         except RuntimeError:  # sampling from NaN probabilities, or a bug: only the first stops
-            self._check_finite(row())
+            self._check_finite(sums.trained())
             raise
         if not np.all(np.isfinite(action)):
-            self._check_finite(row())
+            self._check_finite(sums.trained())
             raise TrainingDiverged(
                 f"training diverged by step {self.state.step}: the policy's action is not "
                 f"finite; {self.run.latest} keeps the last good state"
@@ -252,7 +251,7 @@ class Trainer:
 
     def _check_finite(self, row: dict[str, float]) -> None:
         """Stop a diverged run before its non-finite weights reach a checkpoint."""
-        bad = [k for k in self.metric_keys if k.endswith("loss") and not math.isfinite(row[k])]
+        bad = [k for k, v in row.items() if k.endswith("loss") and not math.isfinite(v)]
         if not bad and all(torch.isfinite(p).all() for p in self.agent.parameters()):
             return
         what = f"{bad[0]} is {row[bad[0]]}" if bad else "a network weight is not finite"
@@ -261,7 +260,7 @@ class Trainer:
             "last good state (lower lr, or check the reward scale)"
         )
 
-    def _eval_and_checkpoint(self, log: MetricsLog, acc: dict, n_updates: int, sps: float):
+    def _eval_and_checkpoint(self, log: MetricsLog, sums: MetricSums, sps: float):
         s, run = self.state, self.cfg.run
         eval_return, eval_success = evaluate(
             self.eval_env, self.policy(True), run.eval_episodes, run.seed
@@ -275,21 +274,17 @@ class Trainer:
             "steps_per_second": sps,
             "wall_time": time.time(),
         }
-        for key in self.metric_keys:
-            row[key] = float(acc[key]) / n_updates if n_updates else math.nan
+        row.update(sums.means())
         if self.agent.pretrain_steps:
             row["pretrain_step"] = s.pretrain_step
-        if n_updates:
-            self._check_finite(row)
+        if sums.updates:
+            self._check_finite(sums.trained())
         log.write(row)
         s.recent_returns = []
         best = eval_return > s.best_eval
         s.best_eval = max(s.best_eval, eval_return)
         self.save_checkpoint(best=best)
         return row
-
-    def _zero_metrics(self) -> dict[str, torch.Tensor]:
-        return {k: torch.zeros((), device=self.device) for k in self.metric_keys}
 
     def sample_inputs(self, robot: bool = True) -> UpdateInputs:
         """What the method's next update needs, drawn in a fixed order: robot transitions,
@@ -325,7 +320,7 @@ class Trainer:
             bar.update(1)
             if s.pretrain_step % every == 0 or s.pretrain_step == total:
                 row = {key: float(value) / n for key, value in acc.items()}
-                self._check_finite({**dict.fromkeys(self.metric_keys, 0.0), **row})
+                self._check_finite(row)
                 row.update(step=0, episodes=0, pretrain_step=s.pretrain_step, wall_time=time.time(),
                            steps_per_second=n / max(time.perf_counter() - t0, 1e-9))  # fmt: skip
                 log.write(row)
@@ -337,21 +332,20 @@ class Trainer:
         from videorl.progress import progress as progress_bar
 
         run, s = self.cfg.run, self.state
-        acc = self._zero_metrics()
-        n_updates = 0
+        sums = MetricSums(self.metric_keys, self.device)
         self.pretrain(log, progress)
         bar = progress_bar(total=run.steps, initial=s.step, disable=not progress, unit="step",
                            desc=f"{run.algo} {run.env}")  # fmt: skip
         if s.step == 0 and run.eval_at_start and not s.start_evaluated:
             s.start_evaluated = True
-            row = self._eval_and_checkpoint(log, acc, 0, math.nan)
+            row = self._eval_and_checkpoint(log, sums, math.nan)
             bar.set_postfix(eval_return=f"{row['eval_return']:.1f}")
         t0, step0 = time.perf_counter(), s.step
         while s.step < run.steps:
             if s.step < run.initial_steps:
                 action = self.random_action()
             else:
-                action = self._act(obs, acc, n_updates)
+                action = self._act(obs, sums)
             next_obs, reward, terminated, truncated, _ = self.env.step(
                 to_env_action(self.env, action)
             )
@@ -370,17 +364,13 @@ class Trainer:
             updates = self.agent.updates_due(s.step, run)
             if updates and len(self.buffer) >= run.batch_size:
                 for _ in range(updates):
-                    metrics = self.agent.update(self.sample_inputs())
-                    for key in self.metric_keys:
-                        acc[key] += metrics[key]
-                    n_updates += 1
+                    sums.add(self.agent.update(self.sample_inputs()))
             bar.update(1)
             if s.step % run.eval_every == 0 or s.step == run.steps:
                 sps = (s.step - step0) / max(time.perf_counter() - t0, 1e-9)
-                row = self._eval_and_checkpoint(log, acc, n_updates, sps)
+                row = self._eval_and_checkpoint(log, sums, sps)
                 bar.set_postfix(eval_return=f"{row['eval_return']:.1f}")
-                acc = self._zero_metrics()
-                n_updates = 0
+                sums.reset()
                 t0, step0 = time.perf_counter(), s.step
         bar.close()
 

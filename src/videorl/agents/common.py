@@ -1,14 +1,25 @@
-"""Pieces several methods use: optimiser construction, the inverse-dynamics loss (RLV Eq. 1,
-also BCO's), and gradient reversal for adversarial domain confusion. Methods import these
-from here, never from another method's file. (Pixel augmentation is ``data/augment.py``.)
+"""Pieces several methods use: optimiser construction, the inverse-dynamics model and its
+loss (RLV Eq. 1, also BCO's Eq. 1), the discretisation of a continuous action box (BCO and
+ILPO are defined for discrete actions), and gradient reversal for adversarial domain
+confusion. Methods import these from here, never from another method's file. (Pixel
+augmentation is ``data/augment.py``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from videorl.config import ConfigError
+from videorl.nets import mlp
+
+if TYPE_CHECKING:
+    from videorl.agents.base import Spaces
 
 
 def adam(params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
@@ -28,6 +39,67 @@ def inverse_loss(pred: torch.Tensor, action: torch.Tensor, discrete: bool) -> to
     if discrete:
         return F.cross_entropy(pred.float(), action.view(-1).long())  # Eq. 1 (discrete)
     return (pred.float() - action).pow(2).sum(-1).mean()  # Eq. 1
+
+
+class InverseModel(nn.Sequential):
+    """f_inv(h, h') -> a: an MLP on the features of s and s' side by side (RLV Eq. 1; BCO's
+    M_theta). Outputs the action (continuous) or one logit per action or bin (discrete)."""
+
+    def __init__(self, feat: int, hidden: list[int], out: int) -> None:
+        super().__init__(*mlp(2 * feat, hidden, out))
+
+    def predict(self, h: torch.Tensor, h_next: torch.Tensor) -> torch.Tensor:
+        return self(torch.cat([h, h_next], dim=-1))
+
+
+class ActionBins:
+    """A continuous action box [-1, 1]^d cut into ``bins`` evenly spaced values per
+    dimension, numbered jointly: bins^d classes (the RLV paper's State Pusher: 7 x 7 = 49).
+    An action belongs to the bin of the nearest value in every dimension."""
+
+    def __init__(self, action_dim: int, bins: int) -> None:
+        if bins < 2 or action_dim < 1:
+            raise ValueError("ActionBins needs bins >= 2 and action_dim >= 1")
+        self.action_dim, self.bins = action_dim, bins
+        self.n = bins**action_dim
+        self.values = ((2 * torch.arange(bins) - (bins - 1)) / (bins - 1)).float()  # 0 exact
+        self._place = bins ** torch.arange(action_dim - 1, -1, -1)  # first dimension slowest
+
+    def index(self, action: torch.Tensor) -> torch.Tensor:
+        """(B, d) actions -> (B,) bin numbers; values outside [-1, 1] go to the edge bins."""
+        scaled = (action.float().clamp(-1.0, 1.0) + 1.0) * (self.bins - 1) / 2.0
+        digits = scaled.round().long().clamp(0, self.bins - 1)
+        return (digits * self._place.to(digits.device)).sum(-1)
+
+    def action(self, index: torch.Tensor) -> torch.Tensor:
+        """(B,) bin numbers -> (B, d) actions at the bins' values."""
+        digits = (index.long().unsqueeze(-1) // self._place.to(index.device)) % self.bins
+        return self.values.to(index.device)[digits]
+
+
+def classes_of(spaces: Spaces, bins: int, default_bins: int) -> ActionBins | None:
+    """The discretisation of a continuous task (None on a discrete one); bins set on a
+    discrete task are refused rather than ignored."""
+    if spaces.discrete:
+        if bins != default_bins:
+            raise ConfigError(
+                f"action_bins={bins} is read on continuous tasks only; this task's actions are "
+                "already discrete: remove it"
+            )
+        return None
+    return ActionBins(spaces.action_dim, bins)
+
+
+def action_classes(action: torch.Tensor, bins: ActionBins | None) -> torch.Tensor:
+    """(B,) class numbers of robot or ground-truth actions: the index, or the bin."""
+    return action.long().view(-1) if bins is None else bins.index(action)
+
+
+def class_action(index: int, bins: ActionBins | None) -> np.ndarray | int:
+    """The environment action of class ``index``."""
+    if bins is None:
+        return int(index)
+    return bins.action(torch.tensor([index]))[0].numpy().astype(np.float32)
 
 
 class _GradReverse(torch.autograd.Function):

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 from videorl.agents.base import CLIPS, OBSERVATIONS, Method, Spaces
+from videorl.agents.bco import BCO
+from videorl.agents.ilpo import ILPO
 from videorl.agents.rlmu import RLMU
 from videorl.agents.rlv import RLV
 from videorl.agents.rnd import RND
@@ -34,6 +36,8 @@ METHODS: dict[str, type[Method]] = {
     "rlv": RLV,
     "rlmu": RLMU,
     "rnd": RND,
+    "bco": BCO,
+    "ilpo": ILPO,
 }
 
 BASELINE_ALGO = "sac"

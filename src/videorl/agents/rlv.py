@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from videorl.agents.base import OBSERVATIONS, ROBOT, ObservationRequest, Spaces, UpdateInputs
-from videorl.agents.common import adam, grad_reverse, inverse_loss
+from videorl.agents.common import InverseModel, adam, grad_reverse, inverse_loss
 from videorl.agents.rlv_config import RLVConfig
 from videorl.agents.sac import SAC, SAC_METRICS
 from videorl.config import ConfigError, SACConfig, TrainConfig, is_learned
@@ -105,7 +105,7 @@ class RLV(SAC):
             feat = self.critic_encoder.out_dim
         else:
             feat = spaces.obs_shape[0]
-        self.inverse = mlp(2 * feat, cfg.inverse_hidden, spaces.action_dim)
+        self.inverse = InverseModel(feat, cfg.inverse_hidden, spaces.action_dim)
         self.discriminator = mlp(feat, cfg.disc_hidden, 1) if cfg.c3 > 0 else None
         self.to(device)
 
@@ -263,7 +263,7 @@ class RLV(SAC):
         with self.autocast():
             # Lines 11-12: features of s and s' of both pools in one pass.
             h_s, h_next = self.inverse_features(torch.cat([obs, next_obs])).chunk(2)
-            pred = self.inverse(torch.cat([h_s, h_next], dim=-1))
+            pred = self.inverse.predict(h_s, h_next)
             inv_loss = inverse_loss(pred[:n], action_int, self.discrete)  # Eq. 1
             aux = cfg.c1 * inv_loss  # Eq. 4, c1 term
             metrics = {"inverse_loss": inv_loss.detach()}
