@@ -1,10 +1,11 @@
-"""Summarise an RLV-vs-SAC sweep into benchmarks/results/: the `videorl plot` table and
-figure, per-seed numbers, and RLV's label diagnostics (inverse-model loss on robot data,
-label error on the observation data against its ground truth).
+"""Summarise a sweep of RLV and the methods it is compared with into benchmarks/results/: the
+`videorl plot` table and figure (steps to each threshold, IQM of the final values with its
+bootstrap interval), per-seed numbers, and the label diagnostics (RLV's inverse-model loss
+and label error on the observation data; BCO's label accuracy; ILPO's remapping accuracy).
 
     videorl sweep configs/sweeps/rlv_fig3_acrobot_medium.yaml --seeds 5 --workers 2
     .venv/bin/python benchmarks/rlv_evidence.py runs/sweeps/rlv_fig3_acrobot_medium \
-        --threshold -80 --name rlv_fig3_acrobot_medium
+        --threshold -95 -90 -85 -80 --name rlv_fig3_acrobot_medium
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _clean(v):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("sweep_dir")
-    ap.add_argument("--threshold", type=float, required=True)
+    ap.add_argument("--threshold", type=float, nargs="+", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--metric", default="eval_return")
     args = ap.parse_args()
@@ -54,16 +55,19 @@ def main() -> None:
                 "run": str(run),
                 "final": values[-1],
                 "best": max(v for v in values if not math.isnan(v)),
-                "steps_to_threshold": first_step_reaching(steps, values, args.threshold),
+                "steps_to_threshold": {
+                    str(t): first_step_reaching(steps, values, t) for t in args.threshold
+                },
                 "curve": dict(zip(steps, values)),
             }
-            for key in ("inverse_loss", "obs_label_error", "disc_acc"):
+            keys = ("inverse_loss", "obs_label_error", "disc_acc", "obs_label_acc", "remap_acc")
+            for key in keys:
                 if key in rows[-1]:
                     entry[f"final_{key}"] = _clean(rows[-1][key])
             per_seed[label].append(entry)
             print(
                 f"  {label:<12} {run.name}: final {values[-1]:.1f}, first >= "
-                f"{args.threshold:g} at {entry['steps_to_threshold']}"
+                f"{args.threshold[0]:g} at {entry['steps_to_threshold'][str(args.threshold[0])]}"
                 + (
                     f", label error {entry['final_obs_label_error']:.3f}"
                     if entry.get("final_obs_label_error") is not None
@@ -72,7 +76,8 @@ def main() -> None:
             )
     out = {
         "command": f"videorl sweep (preset) --seeds {len(runs) // max(1, len(table))}; "
-        f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold {args.threshold:g}",
+        f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold "
+        + " ".join(f"{t:g}" for t in args.threshold),
         "metric": args.metric,
         "threshold": args.threshold,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python "

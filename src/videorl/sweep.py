@@ -110,8 +110,9 @@ def sweep(
     name, out, configs = load_sweep(preset, overrides)
     check_datasets(preset, configs)
     jobs = []
-    for method, cfg in configs.items():
-        for seed in range(seeds):
+    # seed-major: an interrupted sweep has the same seeds of every method, not all of one
+    for seed in range(seeds):
+        for method, cfg in configs.items():
             run = out / method / f"seed{seed}"
             # one torch thread per process when several run side by side
             threads = 1 if workers > 1 else cfg.run.threads
