@@ -241,19 +241,21 @@ def test_acrobot_goal_terminates_with_zero_reward(envs, name):
 
 # ----------------------------------------------------------------------------- experts
 @pytest.mark.parametrize("name", EVERY_TASK)
-def test_expert_succeeds_on_seeds_0_to_19(envs, name):
-    """Episode success: the final step for the Sawyer tasks, reaching the goal for acrobot."""
+def test_expert_succeeds_on_the_first_seeds(envs, name):
+    """Episode success: the final step for the Sawyer tasks, reaching the goal for acrobot.
+    Seeds 0-19 for state tasks, 0-9 for pixel tasks (each of their steps renders a frame)."""
     env = envs[name]
     policy = expert_policy(env)
     successes = 0
-    for seed in range(20):
+    seeds = 10 if len(env.observation_space.shape) == 3 else 20
+    for seed in range(seeds):
         obs, info = env.reset(seed=seed)
         while True:
             obs, _, terminated, truncated, info = env.step(policy(obs))
             if terminated or truncated:
                 break
         successes += info["success"]
-    assert successes >= 18, f"{name}: expert succeeded in {successes}/20 episodes"
+    assert successes >= 0.9 * seeds, f"{name}: expert succeeded in {successes}/{seeds} episodes"
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -139,9 +139,9 @@ def digest(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
 
 
-TINY_RUN = dict(env="visual-pusher", algo="rlmu", eval_every=40, eval_episodes=1,
-                initial_steps=30, batch_size=8, obs_batch_size=8, mem_batch_size=4,
-                mem_pretrain_steps=20, threads=1, **TINY_NETS)  # fmt: skip
+TINY_RUN = dict(env="visual-pusher", algo="rlmu", eval_every=50, eval_episodes=1,
+                eval_at_start=False, initial_steps=30, batch_size=8, obs_batch_size=8,
+                mem_batch_size=4, mem_pretrain_steps=20, threads=1, **TINY_NETS)  # fmt: skip
 
 
 def rows(run):
@@ -154,7 +154,7 @@ def test_a_run_killed_during_pretraining_resumes_exactly_and_leaves_the_data(
     tmp_path, pusher_videos, monkeypatch
 ):
     before = digest(pusher_videos)
-    cfg = make_config(obs_data=str(pusher_videos), steps=80, **TINY_RUN)
+    cfg = make_config(obs_data=str(pusher_videos), steps=50, **TINY_RUN)
     straight = train(cfg, tmp_path / "a", progress=False)
     calls = {"n": 0}
     real = RLMU.pretrain

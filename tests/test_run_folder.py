@@ -64,7 +64,7 @@ def test_resume_refuses_a_flag_that_disagrees_with_the_run(tmp_path, capsys):
     [(["--goal", "g.png"], "goal=['g.png'] is not read"),
      (["reward_scale=3"], "reward_scale='3' is not read"),
      (["--algo", "rlv", "--obs-data", "d", "--set", "disc_lr=0.1"], "domain confusion (c3 > 0)"),
-     (["--obs-data", "d"], "read by rlmu, rlv, not by algo sac"),
+     (["--obs-data", "d"], "read by bco, ilpo, rlmu, rlv, not by algo sac"),
      (["encoder=fast"], "state-pusher observes states); it is read by pixel tasks")],
 )  # fmt: skip
 def test_a_key_nothing_reads_is_refused_and_no_folder_is_made(tmp_path, capsys, extra, needle):
