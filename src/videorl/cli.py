@@ -155,7 +155,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from videorl.sweep import sweep
 
-    out, runs = sweep(args.preset, args.seeds, args.workers, _parse_set(args.set or []))
+    out, runs = sweep(args.preset, args.seeds, args.workers, _parse_set(args.set or []),
+                      backend=args.backend, address=args.address)  # fmt: skip
     print(
         f"all runs finished; compare them with: videorl plot {out}/*/seed* --out {out}/curves.png"
     )
@@ -313,6 +314,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
                    help="replace base values of the preset, for every method")  # fmt: skip
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: this machine's process pool (--workers); ray: one Ray task per "
+                        "run (needs pip install 'videorl[ray]')")  # fmt: skip
+    p.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="join the Ray cluster there (default: start a local Ray instance)",
+    )
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("goal", help="render a goal image: a successful expert episode's end")

@@ -1,4 +1,6 @@
-"""`videorl sweep PRESET --seeds N [--workers W]`: methods x seeds on a local process pool.
+"""`videorl sweep PRESET --seeds N [--workers W | --backend ray [--address HOST:PORT]]`:
+methods x grid points x seeds on a local process pool, or as Ray tasks on a cluster
+(``sweep_ray.py``).
 
 A sweep preset is a YAML file:
 
@@ -8,33 +10,57 @@ A sweep preset is a YAML file:
     methods:                     # one entry per method: config keys on top of base
       sac: {}
       sac-alpha0.1: {init_alpha: 0.1}
+      rlv:                       # a grid: one run per combination, per seed
+        {algo: rlv, obs_data: data/d, grid: {c3: [0.0, 0.001], disc_lr: [3.0e-8, 1.0e-4]}}
 
-Run folders are OUT/METHOD/seedS. A run whose metrics.csv already reaches its step budget is
-skipped; one that stopped early resumes from its checkpoint; one that never checkpointed is
-started again. So re-running the same command continues a sweep that was interrupted.
-Every method's config is validated before anything starts.
+Run folders are OUT/METHOD/seedS; a grid point's are OUT/METHOD-KEY=VALUE-.../seedS. A run
+whose metrics.csv already reaches its step budget is skipped; one that stopped early resumes
+from its checkpoint; one that never checkpointed is started again. So re-running the same
+command continues a sweep that was interrupted. Every method's config is validated, and
+every dataset checked, before anything starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import itertools
+import math
 import shutil
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from videorl.agents.registry import make_config
 from videorl.config import ConfigError, TrainConfig, load_yaml
 from videorl.errors import UserError
-from videorl.rundir import RunDir
+from videorl.rundir import RunDir, read_metrics
+
+
+def grid_points(grid: Any, where: str) -> list[dict[str, Any]]:
+    """Every combination of a method's ``grid`` ({key: [values]}), in the order written."""
+    if not isinstance(grid, dict) or not grid:
+        raise UserError(f"{where}: 'grid' must map config keys to lists of values")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"{where}: grid key {key!r} must list at least one value")
+    return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+
+
+def grid_label(method: str, point: dict[str, Any]) -> str:
+    """A grid point's run name: the method and its values, e.g. rlv-c3=0.001-disc_lr=3e-08."""
+    fmt = lambda v: f"{v:g}" if isinstance(v, float) else str(v).replace(" ", "")  # noqa: E731
+    return "-".join([method, *(f"{k}={fmt(v)}" for k, v in point.items())])
 
 
 def load_sweep(
     path: str | Path, overrides: dict[str, Any] | None = None
 ) -> tuple[str, Path, dict[str, TrainConfig]]:
-    """(name, output folder, {method: config}) from a sweep preset, validated; ``overrides``
-    (``videorl sweep --set``) replace values of the preset's base for every method."""
+    """(name, output folder, {run name: config}) from a sweep preset, validated; ``overrides``
+    (``videorl sweep --set``) replace values of the preset's base for every method. A method
+    with a ``grid`` gives one entry per grid point, named by its values."""
     data = load_yaml(path, what="the sweep preset")
     unknown = set(data) - {"name", "out", "base", "methods"}
     if unknown:
@@ -53,11 +79,16 @@ def load_sweep(
     for method, own in methods.items():
         if not isinstance(own, dict | type(None)):
             raise UserError(f"{path}: method {method!r} must map config keys to values")
-        try:
-            cfg = make_config({**base, **(overrides or {}), **(own or {})})
-        except ConfigError as exc:  # add which preset and method the bad key is in
-            raise ConfigError(f"{path}: method {method!r}: {exc}") from None
-        configs[str(method)] = cfg
+        own = dict(own or {})
+        grid = own.pop("grid", None)
+        points = [{}] if grid is None else grid_points(grid, f"{path}: method {method!r}")
+        for point in points:
+            label = grid_label(str(method), point) if point else str(method)
+            try:
+                cfg = make_config({**base, **(overrides or {}), **own, **point})
+            except ConfigError as exc:  # add which preset and method the bad key is in
+                raise ConfigError(f"{path}: method {label!r}: {exc}") from None
+            configs[label] = cfg
     return name, out, configs
 
 
@@ -92,43 +123,97 @@ def run_state(run: Path, steps: int) -> str:
     return "resume" if rd.latest.is_file() else "start"
 
 
-def _run_one(cfg: TrainConfig, run: Path, state: str) -> str:
+@dataclass(frozen=True)
+class Job:
+    """One run of a sweep: a (method or grid point, seed) and its folder."""
+
+    label: str
+    seed: int
+    cfg: TrainConfig
+    run: Path
+
+
+def plan(configs: dict[str, TrainConfig], out: Path, seeds: int, threads: int | None) -> list[Job]:
+    """Seed-major, so that an interrupted sweep has the same seeds of every method;
+    ``threads`` replaces each run's torch threads when several runs share a machine."""
+    jobs = []
+    for seed in range(seeds):
+        for label, cfg in configs.items():
+            run = replace(cfg.run, seed=seed, threads=threads or cfg.run.threads)
+            jobs.append(Job(label, seed, replace(cfg, run=run), out / label / f"seed{seed}"))
+    return jobs
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Start, resume or skip one run, deciding from its folder at the moment it runs (so a
+    run retried after its worker died continues from its last checkpoint); returns the
+    summary row."""
     from videorl.train import train
 
-    if state == "start" and run.exists():
-        shutil.rmtree(run)  # a run that never reached its first checkpoint
-    train(cfg, run, resume=state == "resume", progress=False)
-    return str(run)
+    state = run_state(job.run, job.cfg.run.steps)
+    t0 = time.time()
+    if state != "finished":
+        print(f"  {state}: {job.run}", flush=True)
+        if state == "start" and job.run.exists():
+            shutil.rmtree(job.run)  # a run that never reached its first checkpoint
+        train(job.cfg, job.run, resume=state == "resume", progress=False)
+    rows = read_metrics(job.run)
+    return {"run": f"{job.label}/seed{job.seed}", "was": state,
+            "step": int(rows[-1]["step"]) if rows else 0,
+            "eval_return": rows[-1]["eval_return"] if rows else math.nan,
+            "minutes": (time.time() - t0) / 60}  # fmt: skip
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'run':<40} {'was':<9} {'step':>8} {'eval_return':>12} {'minutes':>8}"]
+    for r in sorted(rows, key=lambda r: r["run"]):
+        lines.append(f"{r['run']:<40} {r['was']:<9} {r['step']:>8} {r['eval_return']:>12.2f} "
+                     f"{r['minutes']:>8.1f}")  # fmt: skip
+    return "\n".join(lines)
 
 
 def sweep(
-    preset: str | Path, seeds: int, workers: int = 1, overrides: dict[str, Any] | None = None
+    preset: str | Path,
+    seeds: int,
+    workers: int = 1,
+    overrides: dict[str, Any] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> tuple[Path, list[Path]]:
-    """Run every method x seed of a preset; returns (sweep folder, run folders)."""
+    """Run every method x grid point x seed of a preset on a local process pool or a Ray
+    cluster; returns (sweep folder, run folders)."""
     if seeds < 1 or workers < 1:
         raise UserError("--seeds and --workers must be positive")
+    if backend not in ("local", "ray"):
+        raise UserError(f"--backend must be local or ray, not {backend!r}")
+    if address and backend != "ray":
+        raise UserError("--address joins a Ray cluster: add --backend ray, or drop --address")
     name, out, configs = load_sweep(preset, overrides)
     check_datasets(preset, configs)
-    jobs = []
-    # seed-major: an interrupted sweep has the same seeds of every method, not all of one
-    for seed in range(seeds):
-        for method, cfg in configs.items():
-            run = out / method / f"seed{seed}"
-            # one torch thread per process when several run side by side
-            threads = 1 if workers > 1 else cfg.run.threads
-            job_cfg = replace(cfg, run=replace(cfg.run, seed=seed, threads=threads))
-            jobs.append((job_cfg, run, run_state(run, job_cfg.run.steps)))
-    todo = [j for j in jobs if j[2] != "finished"]
+    if backend == "ray":
+        from videorl.sweep_ray import connect
+
+        connect(address)  # a missing Ray or an unreachable cluster is refused before any run
+    # one torch thread per process when several runs share a machine
+    jobs = plan(configs, out, seeds, 1 if backend == "ray" or workers > 1 else None)
+    todo = [j for j in jobs if run_state(j.run, j.cfg.run.steps) != "finished"]
     print(f"sweep {name}: {len(configs)} method(s) x {seeds} seed(s) -> {out} "
-          f"({len(jobs) - len(todo)} finished, {len(todo)} to run)")  # fmt: skip
+          f"({len(jobs) - len(todo)} finished, {len(todo)} to run, {backend})")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    if workers == 1:
-        for cfg, run, state in todo:
-            print(f"  {state}: {run}", flush=True)
-            _run_one(cfg, run, state)
+    if backend == "ray":
+        from videorl.sweep_ray import run_on_ray
+
+        rows, failed = run_on_ray(todo, out)
     else:
-        with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(_run_one, *job) for job in todo]
-            for fut in as_completed(futures):
-                print(f"  done: {fut.result()}", flush=True)
-    return out, [run for _, run, _ in jobs]
+        rows, failed = [], []
+        with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            done = (f.result() for f in as_completed([pool.submit(run_job, j) for j in todo])
+                    ) if pool else map(run_job, todo)  # fmt: skip
+            for row in done:
+                rows.append(row)
+                print(f"  done: {row['run']} at step {row['step']}", flush=True)
+    if rows:
+        print(summary_table(rows))
+    if failed:
+        raise failed[0]  # after every other run has ended (Ray); the CLI prints one line
+    return out, [job.run for job in jobs]
