@@ -69,7 +69,8 @@ def test_ray_sweep_runs_a_grid_and_a_rerun_skips_what_is_finished(cluster, tmp_p
     ]  # fmt: skip
     assert all(int(rows(r)[-1]["step"]) == 100 for r in runs)
     printed = capsys.readouterr().out
-    assert printed.count("  done: ") == 6 and "eval_return" in printed  # one line each, table
+    assert printed.count("  start: ") == 6 and printed.count("  done: ") == 6  # a line each
+    assert "eval_return" in printed  # the summary table
     local = train(make_config(**TINY, steps=100, seed=1), tmp_path / "local", progress=False)
     assert rows(out / "sac" / "seed1") == rows(local.path)  # the same run as on this machine
     stamps = {r: (r / "metrics.csv").stat().st_mtime_ns for r in runs}

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import itertools
 import math
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -144,16 +146,16 @@ def plan(configs: dict[str, TrainConfig], out: Path, seeds: int, threads: int | 
     return jobs
 
 
-def run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job, announce: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Start, resume or skip one run, deciding from its folder at the moment it runs (so a
     run retried after its worker died continues from its last checkpoint); returns the
-    summary row."""
+    summary row. ``announce`` gets the line saying that it starts (default: print it)."""
     from videorl.train import train
 
     state = run_state(job.run, job.cfg.run.steps)
     t0 = time.time()
     if state != "finished":
-        print(f"  {state}: {job.run}", flush=True)
+        (announce or functools.partial(print, flush=True))(f"  {state}: {job.run}")
         if state == "start" and job.run.exists():
             shutil.rmtree(job.run)  # a run that never reached its first checkpoint
         train(job.cfg, job.run, resume=state == "resume", progress=False)

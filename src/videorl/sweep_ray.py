@@ -41,7 +41,7 @@ def connect(address: str | None) -> None:
     if ray.is_initialized():
         return
     try:
-        ray.init(address=address, configure_logging=False, log_to_driver=True)
+        ray.init(address=address, configure_logging=False, log_to_driver=False)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError or ValueError here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
@@ -99,20 +99,25 @@ def check_shared_folder(out: Path) -> None:
             )
 
 
-def _run_task(job: Any, cwd: str) -> dict[str, Any]:
+def _run_task(job: Any, cwd: str, lines: Any) -> dict[str, Any]:
+    import socket
+
     from videorl.sweep import run_job
 
     os.chdir(cwd)  # the preset's relative paths (out, datasets) as the driver sees them
-    return run_job(job)
+    host = socket.gethostname()
+    return run_job(job, announce=lambda line: lines.put(f"{line} (on {host}, pid {os.getpid()})"))
 
 
 def run_on_ray(jobs: list, out: Path) -> tuple[list[dict[str, Any]], list[BaseException]]:
     """Submit every job as a Ray task, print a line as each ends; returns the summary rows of
     the runs that ended and the errors of those that failed (after their retries)."""
     import ray
+    from ray.util.queue import Empty, Queue
 
     check_shared_folder(out)
     task = ray.remote(_run_task)
+    lines = Queue(actor_options={"num_cpus": 0})  # "start"/"resume" lines from the workers
     pending = {}
     for job in jobs:
         ref = task.options(
@@ -121,11 +126,19 @@ def run_on_ray(jobs: list, out: Path) -> tuple[list[dict[str, Any]], list[BaseEx
             max_retries=RETRIES,
             retry_exceptions=False,  # a run's own error (bad data, divergence) is not retried
             name=f"videorl {job.label}/seed{job.seed}",
-        ).remote(job, os.getcwd())
+        ).remote(job, os.getcwd(), lines)
         pending[ref] = job
     rows, failed = [], []
     while pending:
-        (ref,), _ = ray.wait(list(pending), num_returns=1)
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+        while True:
+            try:
+                print(lines.get_nowait(), flush=True)
+            except Empty:
+                break
+        if not ready:
+            continue
+        ref = ready[0]
         job = pending.pop(ref)
         try:
             rows.append(ray.get(ref))
@@ -134,4 +147,5 @@ def run_on_ray(jobs: list, out: Path) -> tuple[list[dict[str, Any]], list[BaseEx
             cause = getattr(exc, "cause", None) or exc
             failed.append(cause)
             print(f"  failed: {job.label}/seed{job.seed}: {str(cause).splitlines()[0]}", flush=True)
+    lines.shutdown()
     return rows, failed
