@@ -116,3 +116,8 @@ def test_the_probe_names_a_folder_the_node_cannot_see(tmp_path):
 def test_address_without_the_ray_backend_is_refused(tmp_path):
     with pytest.raises(UserError, match="--backend ray"):
         sweep(write_preset(tmp_path, 100, {"sac": {}}), 1, address="10.0.0.1:6379")
+
+
+def test_workers_with_the_ray_backend_is_refused(tmp_path):
+    with pytest.raises(UserError, match="drop --workers"):
+        sweep(write_preset(tmp_path, 100, {"sac": {}}), 1, workers=2, backend="ray")

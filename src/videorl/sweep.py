@@ -188,6 +188,9 @@ def sweep(
         raise UserError("--seeds and --workers must be positive")
     if backend not in ("local", "ray"):
         raise UserError(f"--backend must be local or ray, not {backend!r}")
+    if backend == "ray" and workers != 1:
+        raise UserError("--workers sizes the local pool; Ray runs as many runs as the cluster "
+                        "has CPUs for: drop --workers")  # fmt: skip
     if address and backend != "ray":
         raise UserError("--address joins a Ray cluster: add --backend ray, or drop --address")
     name, out, configs = load_sweep(preset, overrides)
