@@ -90,14 +90,8 @@ class BCO(Method):
 
     def __init__(self, spaces: Spaces, cfg: BCOConfig, device: torch.device) -> None:
         super().__init__()
-        if spaces.pixels:
-            raise ConfigError(
-                "bco runs on state tasks (the RLV paper ran it on Acrobot and the State "
-                "Pusher); pick a state task, e.g. --env state-pusher"
-            )
         self.cfg, self.device, self.spaces = cfg, device, spaces
-        self.bins = classes_of(spaces, cfg.action_bins, BCOConfig.action_bins)
-        n_classes = spaces.action_dim if self.bins is None else self.bins.n
+        self.bins, n_classes = classes_of("bco", spaces, cfg.action_bins, BCOConfig.action_bins)
         obs_dim = spaces.obs_shape[0]
         self.inverse = InverseModel(obs_dim, cfg.inverse_hidden, n_classes)
         self.policy = mlp(obs_dim, cfg.policy_hidden, n_classes)

@@ -77,17 +77,26 @@ class ActionBins:
         return self.values.to(index.device)[digits]
 
 
-def classes_of(spaces: Spaces, bins: int, default_bins: int) -> ActionBins | None:
-    """The discretisation of a continuous task (None on a discrete one); bins set on a
-    discrete task are refused rather than ignored."""
+def classes_of(
+    algo: str, spaces: Spaces, bins: int, default_bins: int
+) -> tuple[ActionBins | None, int]:
+    """(discretisation or None, number of action classes) of an imitation baseline (BCO, ILPO)
+    on a state task: the task's actions when discrete, else ``bins`` values per dimension.
+    Pixel tasks are refused, and so are bins set on a discrete task, rather than ignored."""
+    if spaces.pixels:
+        raise ConfigError(
+            f"{algo} runs on state tasks (the RLV paper ran it on Acrobot and the State Pusher, "
+            "and got no reward from it on images); pick a state task, e.g. --env state-pusher"
+        )
     if spaces.discrete:
         if bins != default_bins:
             raise ConfigError(
                 f"action_bins={bins} is read on continuous tasks only; this task's actions are "
                 "already discrete: remove it"
             )
-        return None
-    return ActionBins(spaces.action_dim, bins)
+        return None, spaces.action_dim
+    discretised = ActionBins(spaces.action_dim, bins)
+    return discretised, discretised.n
 
 
 def action_classes(action: torch.Tensor, bins: ActionBins | None) -> torch.Tensor:

@@ -143,14 +143,10 @@ class ILPO(Method):
 
     def __init__(self, spaces: Spaces, cfg: ILPOConfig, device: torch.device) -> None:
         super().__init__()
-        if spaces.pixels:
-            raise ConfigError(
-                "ilpo runs on state tasks (the RLV paper ran it on Acrobot and the State "
-                "Pusher); pick a state task, e.g. --env state-pusher"
-            )
         self.cfg, self.device = cfg, device
-        self.bins = classes_of(spaces, cfg.action_bins, ILPOConfig.action_bins)
-        self.n_classes = spaces.action_dim if self.bins is None else self.bins.n
+        self.bins, self.n_classes = classes_of(
+            "ilpo", spaces, cfg.action_bins, ILPOConfig.action_bins
+        )
         obs_dim = spaces.obs_shape[0]
         self.latent = LatentPolicyNetwork(obs_dim, cfg)
         self.remap = RemapNetwork(obs_dim, cfg, self.n_classes)
