@@ -32,6 +32,13 @@ def load_observation_pool(
     if request.paired_data:
         paired = VideoDataset(request.paired_data)
         check_matches(paired, spaces, cfg.run.env, "paired_data")
+    if request.idle_tail:
+        from videorl.data.idle_tail import CutVideos, frames_to_keep
+
+        keep = frames_to_keep(ds, *request.idle_tail)
+        if paired is not None and paired.lengths == ds.lengths:  # else the pool refuses it
+            paired = CutVideos(paired, keep)  # cut where the videos they pair with are
+        ds = CutVideos(ds, keep)  # in memory: the dataset on disk is never changed
     labels, info = None, None
     if request.reward_labels:
         labels, info = learned_labels(cfg, request.reward_labels, ds)

@@ -26,6 +26,12 @@ class RLVConfig:
     """Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"""
     obs_terminals: str = "last"
     """which observation transitions are terminal: last (Eq. 2: every video's last one, also where a time limit cut the video) or recorded (only those the dataset's groundtruth/ records as terminated; the others bootstrap)"""  # noqa: E501
+    obs_idle_tail: str = "keep"
+    """keep (Eq. 2 as printed) or cut: end each video where its idle tail begins (found without labels: the frames stay within idle_fraction of the video's largest distance from its last frame), so that its last transition is the one into the held goal state"""  # noqa: E501
+    idle_fraction: float = 0.1
+    """obs_idle_tail=cut: tolerance of the idle tail, a fraction of the video's largest distance from its last frame"""  # noqa: E501
+    idle_min_frames: int = 10
+    """obs_idle_tail=cut: videos whose idle tail is shorter are kept whole"""
     inverse_hidden: list[int] = items([64, 64, 64])
     """inverse-model MLP widths (Tables 3-4)"""
     inverse_encoder: str = "own"
@@ -66,6 +72,8 @@ class RLVConfig:
             out |= dict.fromkeys(("jitter", "jitter_start"), "obs_augment=negative_jitter")
         if self.obs_augment == "none":
             out["augment_fraction"] = "video augmentation (obs_augment)"
+        if self.obs_idle_tail != "cut":
+            out |= dict.fromkeys(("idle_fraction", "idle_min_frames"), "obs_idle_tail=cut")
         return out
 
     def validate(self, cfg: TrainConfig) -> None:
@@ -76,6 +84,7 @@ class RLVConfig:
             "obs_actions": ("inverse", "groundtruth", "zero"),
             "obs_rewards": ("rlv", "groundtruth", "zero"),
             "obs_terminals": ("last", "recorded"),
+            "obs_idle_tail": ("keep", "cut"),
             "obs_augment": AUGMENTS,
         }
         for key, allowed in choices.items():
@@ -89,6 +98,13 @@ class RLVConfig:
             raise ConfigError("inverse_hidden and disc_hidden must not be empty")
         if is_learned(self.obs_rewards) and not cfg.reward.goal:
             raise ConfigError(NEEDS_GOAL)
+        if not 0 < self.idle_fraction < 1 or self.idle_min_frames < 1:
+            raise ConfigError("idle_fraction must be in (0, 1) and idle_min_frames >= 1")
+        if self.obs_idle_tail == "cut" and self.obs_terminals == "recorded":
+            raise ConfigError(
+                "obs_idle_tail=cut makes each cut video's end terminal, obs_terminals=recorded "
+                "only the dataset's recorded terminals: choose one"
+            )
         self._validate_augment()
 
     def _validate_augment(self) -> None:

@@ -1,0 +1,93 @@
+"""Cutting observation videos at their idle tails (data/idle_tail.py, obs_idle_tail=cut):
+found without labels, cut in memory with their ground truth, and Eq. 2's terminal moving to
+the transition into the held state."""
+
+import numpy as np
+import pytest
+import torch
+
+from videorl.agents.registry import make_config
+from videorl.config import ConfigError
+from videorl.data.idle_tail import CutVideos, frames_to_keep, idle_tail_start
+from videorl.data.writer import DatasetWriter
+from videorl.replay import ObservationPool
+
+
+def reach_then_hold(reach: int, hold: int, jitter: float = 0.0, seed: int = 0) -> np.ndarray:
+    """A 2-D state moving in a straight line from (0, 0) to (1, 1) in ``reach`` steps, then
+    held there for ``hold`` more frames with uniform jitter."""
+    rng = np.random.default_rng(seed)
+    path = np.linspace(0.0, 1.0, reach + 1)[:, None].repeat(2, 1)
+    held = 1.0 + rng.uniform(-jitter, jitter, (hold, 2))
+    return np.concatenate([path, held]).astype(np.float32)
+
+
+def test_the_tail_starts_where_the_state_is_reached_and_held():
+    video = reach_then_hold(20, 60, jitter=0.02)
+    # the line ends at index 20; a tolerance of 10% of the way lets its last two steps in
+    assert 18 <= idle_tail_start(video, 0.1, 10) <= 20
+    assert idle_tail_start(reach_then_hold(20, 60), 0.01, 10) == 20  # no jitter: exactly there
+    assert idle_tail_start(reach_then_hold(20, 5), 0.1, 10) is None  # a tail too short
+    assert idle_tail_start(np.zeros((10, 2), np.float32), 0.1, 1) is None  # nothing moves
+
+
+def test_a_jump_away_and_back_moves_the_cut_later():
+    video = reach_then_hold(20, 60)
+    video[50] = 0.0  # back at the start for one frame
+    assert idle_tail_start(video, 0.1, 10) == 51
+
+
+def test_pixels_use_the_mean_absolute_difference():
+    frames = np.zeros((30, 4, 4, 3), np.uint8)
+    for t in range(10):
+        frames[t] = 25 * (10 - t)  # brightening to the held frame
+    assert idle_tail_start(frames, 0.05, 5) == 10
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    from videorl.data.dataset import VideoDataset
+
+    with DatasetWriter(tmp_path / "d", task="state-pusher", domain="robot", source="collected",
+                       fps=10, provenance={"command": "test", "seed": 0},
+                       kind="observations") as writer:  # fmt: skip
+        for seed, (reach, hold) in enumerate([(10, 40), (30, 3)]):
+            video = reach_then_hold(reach, hold, 0.01, seed)
+            states = np.pad(video, ((0, 0), (0, 3)))  # the State Pusher observes 5 numbers
+            n = len(states) - 1
+            writer.add_episode(
+                states,
+                groundtruth={
+                    "actions": np.zeros((n, 2), np.float32),
+                    "rewards": np.arange(n, dtype=np.float32),
+                },
+            )
+    return VideoDataset(tmp_path / "d")
+
+
+def test_cut_videos_keep_their_ground_truth_and_end_in_a_terminal(dataset):
+    keep = frames_to_keep(dataset, 0.1, 10)
+    assert keep[1] == dataset.lengths[1]  # its 3-frame hold is no idle tail: kept whole
+    assert 10 <= keep[0] <= 11 and dataset.lengths[0] == 51
+    cut = CutVideos(dataset, keep)
+    assert cut.lengths == keep and len(cut.frames) == sum(keep)
+    np.testing.assert_array_equal(cut[0], dataset[0][: keep[0]])
+    np.testing.assert_array_equal(cut.groundtruth(0)["rewards"], np.arange(keep[0] - 1))
+    pool = ObservationPool(cut, groundtruth=True)
+    assert len(pool) == sum(k - 1 for k in keep)
+    batch = pool.sample(2000, np.random.default_rng(0))
+    ends = batch.next_obs[batch.last]
+    assert torch.allclose(ends[:, :2], torch.ones_like(ends[:, :2]), atol=0.15)  # the goal
+
+
+def test_cut_is_a_config_value_with_its_own_keys():
+    cfg = make_config(algo="rlv", env="state-pusher", obs_data="d", obs_idle_tail="cut",
+                      idle_fraction=0.2)  # fmt: skip
+    from videorl.agents.rlv import RLV
+
+    assert RLV.observation_request(cfg).idle_tail == (0.2, 10)
+    assert RLV.observation_request(make_config(algo="rlv", obs_data="d")).idle_tail is None
+    with pytest.raises(ConfigError, match="idle_fraction.*obs_idle_tail=cut"):
+        make_config(algo="rlv", obs_data="d", idle_fraction=0.2)
+    with pytest.raises(ConfigError, match="choose one"):
+        make_config(algo="rlv", obs_data="d", obs_idle_tail="cut", obs_terminals="recorded")
