@@ -1,4 +1,4 @@
-"""Where obs_idle_tail=cut cuts a dataset's videos, against the ground truth it never reads:
+"""Where obs_cut=idle_tail cuts a dataset's videos, against the ground truth it never reads:
 for each tolerance, how many videos are cut, how many frames are kept, and how far the cut
 lies after the frame where the task's reward is first earned (a cut before it would give
 Eq. 2's c_large to a state short of the goal).

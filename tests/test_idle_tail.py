@@ -1,4 +1,4 @@
-"""Cutting observation videos at their idle tails (data/idle_tail.py, obs_idle_tail=cut):
+"""Cutting observation videos at their idle tails (data/idle_tail.py, obs_cut=idle_tail):
 found without labels, cut in memory with their ground truth, and Eq. 2's terminal moving to
 the transition into the held state."""
 
@@ -8,7 +8,12 @@ import torch
 
 from videorl.agents.registry import make_config
 from videorl.config import ConfigError
-from videorl.data.idle_tail import CutVideos, frames_to_keep, idle_tail_start
+from videorl.data.idle_tail import (
+    CutVideos,
+    frames_to_first_reward,
+    frames_to_keep,
+    idle_tail_start,
+)
 from videorl.data.writer import DatasetWriter
 from videorl.replay import ObservationPool
 
@@ -81,13 +86,21 @@ def test_cut_videos_keep_their_ground_truth_and_end_in_a_terminal(dataset):
 
 
 def test_cut_is_a_config_value_with_its_own_keys():
-    cfg = make_config(algo="rlv", env="state-pusher", obs_data="d", obs_idle_tail="cut",
+    cfg = make_config(algo="rlv", env="state-pusher", obs_data="d", obs_cut="idle_tail",
                       idle_fraction=0.2)  # fmt: skip
     from videorl.agents.rlv import RLV
 
-    assert RLV.observation_request(cfg).idle_tail == (0.2, 10)
-    assert RLV.observation_request(make_config(algo="rlv", obs_data="d")).idle_tail is None
-    with pytest.raises(ConfigError, match="idle_fraction.*obs_idle_tail=cut"):
+    assert RLV.observation_request(cfg).cut == ("idle_tail", 0.2, 10)
+    assert RLV.observation_request(make_config(algo="rlv", obs_data="d")).cut is None
+    control = RLV.observation_request(make_config(algo="rlv", obs_data="d", obs_cut="first_reward"))
+    assert control.cut[0] == "first_reward" and control.groundtruth == {
+        "rewards": "obs_cut=first_reward"}  # fmt: skip
+    with pytest.raises(ConfigError, match="idle_fraction.*obs_cut=idle_tail"):
         make_config(algo="rlv", obs_data="d", idle_fraction=0.2)
     with pytest.raises(ConfigError, match="choose one"):
-        make_config(algo="rlv", obs_data="d", obs_idle_tail="cut", obs_terminals="recorded")
+        make_config(algo="rlv", obs_data="d", obs_cut="idle_tail", obs_terminals="recorded")
+
+
+def test_the_control_cuts_after_the_first_rewarded_transition(dataset):
+    # the fixture's rewards are 0, 1, 2, ...: transition 1 is the first one rewarded
+    assert frames_to_first_reward(dataset) == [3, 3]

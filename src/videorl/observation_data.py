@@ -32,10 +32,12 @@ def load_observation_pool(
     if request.paired_data:
         paired = VideoDataset(request.paired_data)
         check_matches(paired, spaces, cfg.run.env, "paired_data")
-    if request.idle_tail:
-        from videorl.data.idle_tail import CutVideos, frames_to_keep
+    if request.cut:
+        from videorl.data.idle_tail import CutVideos, frames_to_first_reward, frames_to_keep
 
-        keep = frames_to_keep(ds, *request.idle_tail)
+        where, fraction, min_frames = request.cut
+        keep = (frames_to_keep(ds, fraction, min_frames) if where == "idle_tail"
+                else frames_to_first_reward(ds))  # fmt: skip
         if paired is not None and paired.lengths == ds.lengths:  # else the pool refuses it
             paired = CutVideos(paired, keep)  # cut where the videos they pair with are
         ds = CutVideos(ds, keep)  # in memory: the dataset on disk is never changed

@@ -78,7 +78,9 @@ class ObservationRequest:
     clip_length: int = 0  # frames per clip, for methods that need CLIPS
     clip_batch_size: int = 0  # clips per update; 0: the observation batch size
     augment: VideoAugment | None = None  # augmented copies of the videos, made in memory
-    idle_tail: tuple[float, int] | None = None  # cut videos at their idle tails (data/idle_tail)
+    cut: tuple[str, float, int] | None = None
+    """where videos end, cut in memory: (idle_tail | first_reward, idle fraction, idle min
+    frames); see ``videorl.data.idle_tail``"""
 
 
 class Method(nn.Module):

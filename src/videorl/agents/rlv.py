@@ -135,9 +135,9 @@ class RLV(SAC):
             augment=augment,
             paired_data=rlv.paired_data,
             reward_labels=rlv.obs_rewards if is_learned(rlv.obs_rewards) else None,
-            idle_tail=(rlv.idle_fraction, rlv.idle_min_frames)
-            if rlv.obs_idle_tail == "cut"
-            else None,
+            cut=None
+            if rlv.obs_cut == "none"
+            else (rlv.obs_cut, rlv.idle_fraction, rlv.idle_min_frames),  # fmt: skip
         )
 
     @property

@@ -26,12 +26,12 @@ class RLVConfig:
     """Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"""
     obs_terminals: str = "last"
     """which observation transitions are terminal: last (Eq. 2: every video's last one, also where a time limit cut the video) or recorded (only those the dataset's groundtruth/ records as terminated; the others bootstrap)"""  # noqa: E501
-    obs_idle_tail: str = "keep"
-    """keep (Eq. 2 as printed) or cut: end each video where its idle tail begins (found without labels: the frames stay within idle_fraction of the video's largest distance from its last frame), so that its last transition is the one into the held goal state"""  # noqa: E501
+    obs_cut: str = "none"
+    """where observation videos end, cut in memory so that Eq. 2's last transition is the one into the goal: none (as recorded, the paper); idle_tail (where the frames stop changing, found without labels: they stay within idle_fraction of the video's largest distance from its last frame); first_reward (after the first transition the dataset's groundtruth/ rewards: a control that reads labels)"""  # noqa: E501
     idle_fraction: float = 0.1
-    """obs_idle_tail=cut: tolerance of the idle tail, a fraction of the video's largest distance from its last frame"""  # noqa: E501
+    """obs_cut=idle_tail: tolerance of the idle tail, a fraction of the video's largest distance from its last frame"""  # noqa: E501
     idle_min_frames: int = 10
-    """obs_idle_tail=cut: videos whose idle tail is shorter are kept whole"""
+    """obs_cut=idle_tail: videos whose idle tail is shorter are kept whole"""
     inverse_hidden: list[int] = items([64, 64, 64])
     """inverse-model MLP widths (Tables 3-4)"""
     inverse_encoder: str = "own"
@@ -72,8 +72,8 @@ class RLVConfig:
             out |= dict.fromkeys(("jitter", "jitter_start"), "obs_augment=negative_jitter")
         if self.obs_augment == "none":
             out["augment_fraction"] = "video augmentation (obs_augment)"
-        if self.obs_idle_tail != "cut":
-            out |= dict.fromkeys(("idle_fraction", "idle_min_frames"), "obs_idle_tail=cut")
+        if self.obs_cut != "idle_tail":
+            out |= dict.fromkeys(("idle_fraction", "idle_min_frames"), "obs_cut=idle_tail")
         return out
 
     def validate(self, cfg: TrainConfig) -> None:
@@ -84,7 +84,7 @@ class RLVConfig:
             "obs_actions": ("inverse", "groundtruth", "zero"),
             "obs_rewards": ("rlv", "groundtruth", "zero"),
             "obs_terminals": ("last", "recorded"),
-            "obs_idle_tail": ("keep", "cut"),
+            "obs_cut": ("none", "idle_tail", "first_reward"),
             "obs_augment": AUGMENTS,
         }
         for key, allowed in choices.items():
@@ -100,10 +100,10 @@ class RLVConfig:
             raise ConfigError(NEEDS_GOAL)
         if not 0 < self.idle_fraction < 1 or self.idle_min_frames < 1:
             raise ConfigError("idle_fraction must be in (0, 1) and idle_min_frames >= 1")
-        if self.obs_idle_tail == "cut" and self.obs_terminals == "recorded":
+        if self.obs_cut != "none" and self.obs_terminals == "recorded":
             raise ConfigError(
-                "obs_idle_tail=cut makes each cut video's end terminal, obs_terminals=recorded "
-                "only the dataset's recorded terminals: choose one"
+                f"obs_cut={self.obs_cut} makes each cut video's end terminal, obs_terminals="
+                "recorded only the dataset's recorded terminals: choose one"
             )
         self._validate_augment()
 
@@ -126,6 +126,10 @@ class RLVConfig:
         """groundtruth/ field -> the setting of this configuration that reads it, or None."""
         return {
             "actions": "obs_actions=groundtruth" if self.obs_actions == "groundtruth" else None,
-            "rewards": "obs_rewards=groundtruth" if self.obs_rewards == "groundtruth" else None,
+            "rewards": "obs_rewards=groundtruth"
+            if self.obs_rewards == "groundtruth"
+            else "obs_cut=first_reward"
+            if self.obs_cut == "first_reward"
+            else None,
             "terminated": "obs_terminals=recorded" if self.obs_terminals == "recorded" else None,
         }

@@ -1,4 +1,4 @@
-"""A video's idle tail, found without labels, and videos cut where it begins.
+"""A video's idle tail, found without labels, and videos cut where it begins (``obs_cut``).
 
 An expert that reaches the goal and then holds it makes videos whose last frames all show the
 goal state (the State Pusher's scripted expert: goal at steps 16-28 of 100, then held). RLV's
@@ -6,7 +6,8 @@ Eq. 2 gives ``c_large`` and a terminal to the very last transition only, so the 
 "the goal is reached once, at the end" while the video shows it reached long before; the
 critic spreads the one reward over the held states. Cutting each video where its idle tail
 begins makes Eq. 2's reading true: the last transition enters the goal state, and it is
-terminal. It reads no success flag, so it works on imported videos too.
+terminal. It reads no success flag, so it works on imported videos too. (``first_reward``,
+the control, cuts after the first transition that the dataset's ground truth rewards.)
 
 The idle tail is the longest suffix in which every frame stays within ``fraction`` of the
 video's largest distance from its last frame (Euclidean for states; mean absolute difference
@@ -48,6 +49,16 @@ def frames_to_keep(dataset, fraction: float, min_frames: int) -> list[int]:
     for video, length in zip(dataset, dataset.lengths):
         start = idle_tail_start(video, fraction, min_frames)
         keep.append(length if start is None else start + 1)
+    return keep
+
+
+def frames_to_first_reward(dataset) -> list[int]:
+    """Frames kept per video when each ends with the first transition that its ground truth
+    rewards (videos never rewarded are kept whole): the control that reads labels."""
+    keep = []
+    for i, length in enumerate(dataset.lengths):
+        hit = np.flatnonzero(dataset.groundtruth(i)["rewards"] > 0)
+        keep.append(int(hit[0]) + 2 if len(hit) else length)
     return keep
 
 
