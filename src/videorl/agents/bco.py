@@ -15,7 +15,8 @@ Algorithm 1 on videorl's loop:
   distribution; the authors' script acted greedily) and by its most likely action when
   evaluated. Widths, learning rates and step counts default to the RLV authors' Acrobot
   script (REFERENCE.md, "Baselines in practice"); its batch size 32 is ``batch_size`` and
-  ``obs_batch_size`` in the presets.
+  ``obs_batch_size`` in the presets. The MLPs use ReLU (videorl's ``mlp``, shared with RLV's
+  inverse model) where the script used LeakyReLU(0.2).
 - Equation numbers: BCO Eq. 1 (the inverse model's maximum likelihood) and Eq. 2 (behavioural
   cloning's), as numbered in the BCO paper's Section 4 to our knowledge; its text is not
   among ../shared/papers and could not be re-checked offline.
