@@ -102,7 +102,7 @@ def check_shared_folder(out: Path) -> None:
 def _run_task(job: Any, cwd: str, lines: Any) -> dict[str, Any]:
     import socket
 
-    from videorl.sweep import run_job
+    from videorl.sweep_jobs import run_job
 
     os.chdir(cwd)  # the preset's relative paths (out, datasets) as the driver sees them
     host = socket.gethostname()
