@@ -15,7 +15,6 @@ from videorl.agents.bco import BCO
 from videorl.agents.common import ActionBins
 from videorl.agents.ilpo import ILPO, latent_losses
 from videorl.agents.registry import make_config
-from videorl.cli import main
 from videorl.config import ConfigError, RunConfig
 from videorl.loop_state import MetricSums
 from videorl.replay import Batch, ObservationBatch
@@ -81,9 +80,14 @@ def test_bco_steps_its_inverse_model_then_its_policy_within_a_round():
     robot = Batch(torch.randn(8, 6), torch.randint(3, (8, 1)).float(), torch.zeros(8),
                   torch.randn(8, 6), torch.zeros(8))  # fmt: skip
     inputs = UpdateInputs(robot=robot, observations=videos(torch.randn(8, 6), torch.randn(8, 6)))
-    keys = [sorted(agent.update(inputs)) for _ in range(7)]
+    needs, keys = [], []
+    for _ in range(7):
+        needs.append(agent.update_needs())
+        keys.append(sorted(agent.update(inputs)))
     inverse, clone = ["inverse_acc", "inverse_loss"], ["bc_loss"]
     assert keys == [inverse] * 3 + [clone] * 2 + [inverse] * 2
+    fit, clone_needs = frozenset({"robot"}), frozenset({"observations"})
+    assert needs == [fit] * 3 + [clone_needs] * 2 + [fit] * 2  # the loop samples only that
 
 
 def test_bco_inverse_loss_is_the_cross_entropy_of_the_true_bins():
@@ -198,7 +202,13 @@ def test_ilpo_acts_greedily_when_evaluated_and_explores_while_collecting():
     assert len(greedy) == 1
     share = np.mean([a != next(iter(greedy)) for a in collected])
     assert share == pytest.approx(0.5 * 2 / 3, abs=0.08)  # random: 2 of 3 actions differ
-    assert ilpo(explore=0.0).pretrain_steps == TINY_ILPO["latent_steps"]
+    x = torch.as_tensor(obs)[None]
+    with torch.no_grad():  # acting reads the latent policy's logits without the generator
+        assert torch.equal(agent.latent.latent_logits(x), agent.latent(x)[0])
+
+
+def test_ilpo_pretrains_for_latent_steps():
+    assert ilpo(latent_steps=17).pretrain_steps == 17
 
 
 # -- both: the loop, resume and the command line ---------------------------------------------
@@ -261,4 +271,3 @@ def test_a_pixel_task_is_refused():
 def test_bco_needs_a_random_phase_as_long_as_a_batch():
     with pytest.raises(ConfigError, match="initial_steps"):
         make_config(algo="bco", obs_data="d", initial_steps=10, batch_size=32)
-    assert main is not None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from videorl.agents.registry import make_config
 from videorl.config import ConfigError, TrainConfig, load_yaml
 from videorl.errors import UserError
-from videorl.sweep_jobs import plan, run_job, run_state, summary_table
+from videorl.sweep_jobs import Job, plan, run_job, run_state, summary_table
 
 
 def grid_points(grid: Any, where: str) -> list[dict[str, Any]]:
@@ -107,6 +108,20 @@ def check_datasets(path: str | Path, configs: dict[str, TrainConfig]) -> None:
                 )
 
 
+def run_locally(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
+    """Summary rows of ``jobs`` run here, one by one or on a pool of ``workers`` processes,
+    printing a line as each ends."""
+    with contextlib.ExitStack() as stack:
+        if workers == 1:
+            done = map(run_job, jobs)
+        else:
+            pool = stack.enter_context(ProcessPoolExecutor(workers))
+            done = (f.result() for f in as_completed([pool.submit(run_job, j) for j in jobs]))
+        for row in done:
+            print(f"  done: {row['run']} at step {row['step']}", flush=True)
+            yield row
+
+
 def sweep(
     preset: str | Path,
     seeds: int,
@@ -143,13 +158,7 @@ def sweep(
 
         rows, failed = run_on_ray(todo, out)
     else:
-        rows, failed = [], []
-        with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-            done = (f.result() for f in as_completed([pool.submit(run_job, j) for j in todo])
-                    ) if pool else map(run_job, todo)  # fmt: skip
-            for row in done:
-                rows.append(row)
-                print(f"  done: {row['run']} at step {row['step']}", flush=True)
+        rows, failed = list(run_locally(todo, workers)), []
     if rows:
         print(summary_table(rows))
     if failed:

@@ -286,15 +286,15 @@ class Trainer:
         self.save_checkpoint(best=best)
         return row
 
-    def sample_inputs(self, robot: bool = True) -> UpdateInputs:
-        """What the method's next update needs, drawn in a fixed order: robot transitions,
-        observation transitions, clips."""
+    def sample_inputs(self, needs: frozenset[str]) -> UpdateInputs:
+        """What ``needs`` names, drawn in a fixed order: robot transitions, observation
+        transitions, clips."""
         n, rng = self.cfg.run.batch_size, self.sample_rng
         m = self.cfg.videos.obs_batch_size if self.cfg.videos is not None else 0
-        robot = self.buffer.sample(n, rng) if robot and ROBOT in self.needs else None
-        observations = self.obs_pool.sample(m, rng) if OBSERVATIONS in self.needs else None
+        robot = self.buffer.sample(n, rng) if ROBOT in needs else None
+        observations = self.obs_pool.sample(m, rng) if OBSERVATIONS in needs else None
         clips = positions = None
-        if CLIPS in self.needs:
+        if CLIPS in needs:
             clips, positions = self.obs_pool.sample_clips(self.clip_batch_size or m, rng)
         return UpdateInputs(robot, observations, clips, positions)
 
@@ -310,22 +310,21 @@ class Trainer:
         every = -(-total // 10)
         bar = progress_bar(total=total, initial=s.pretrain_step, disable=not progress,
                            unit="step", desc=f"{self.cfg.run.algo} pre-training")  # fmt: skip
-        acc: dict[str, torch.Tensor] = {}
-        n, t0 = 0, time.perf_counter()
+        sums, t0 = MetricSums(self.metric_keys, self.device), time.perf_counter()
         while s.pretrain_step < total:
-            for key, value in self.agent.pretrain(self.sample_inputs(robot=False)).items():
-                acc[key] = acc.get(key, 0.0) + value
-            n += 1
+            sums.add(self.agent.pretrain(self.sample_inputs(self.needs - {ROBOT})))
             s.pretrain_step += 1
             bar.update(1)
             if s.pretrain_step % every == 0 or s.pretrain_step == total:
-                row = {key: float(value) / n for key, value in acc.items()}
+                row = sums.trained()
                 self._check_finite(row)
+                sps = sums.updates / max(time.perf_counter() - t0, 1e-9)
                 row.update(step=0, episodes=0, pretrain_step=s.pretrain_step, wall_time=time.time(),
-                           steps_per_second=n / max(time.perf_counter() - t0, 1e-9))  # fmt: skip
+                           steps_per_second=sps)  # fmt: skip
                 log.write(row)
                 self.save_checkpoint()
-                acc, n, t0 = {}, 0, time.perf_counter()
+                sums.reset()
+                t0 = time.perf_counter()
         bar.close()
 
     def _loop(self, obs: np.ndarray, log: MetricsLog, progress: bool) -> None:
@@ -364,7 +363,7 @@ class Trainer:
             updates = self.agent.updates_due(s.step, run)
             if updates and len(self.buffer) >= run.batch_size:
                 for _ in range(updates):
-                    sums.add(self.agent.update(self.sample_inputs()))
+                    sums.add(self.agent.update(self.sample_inputs(self.agent.update_needs())))
             bar.update(1)
             if s.step % run.eval_every == 0 or s.step == run.steps:
                 sps = (s.step - step0) / max(time.perf_counter() - t0, 1e-9)

@@ -9,6 +9,8 @@ A method is one class in one file under ``agents/``, registered under its ``--al
   precomputed reward labels, clip length);
 - ``metric_names``: the columns its ``update`` returns, in metrics.csv order;
 - ``pretrain_steps`` / ``pretrain``: an optional phase before any interaction;
+- ``update_needs``: what the next update reads, when it is less than ``needs``;
+- ``optimizers``: the optimisers a checkpoint carries, by key;
 - ``updates_due``: how many updates follow an environment step (default: the run's
   ``updates_per_step`` once the random phase is over; a method that alternates interaction
   and fitting returns 0 on most steps and its whole fitting budget on the others).
@@ -108,8 +110,14 @@ class Method(nn.Module):
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray | int:
         raise NotImplementedError
 
+    def update_needs(self) -> frozenset[str]:
+        """What the next ``update`` reads (a subset of ``needs``): the loop samples only that.
+        BCO alternates inverse-model steps (robot data) and cloning steps (videos)."""
+        return self.needs
+
     def update(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
-        """One gradient step on what ``needs`` asked for; returns ``metric_names`` tensors."""
+        """One gradient step on what ``update_needs`` asked for; returns metrics among
+        ``metric_names`` (each column is averaged over the updates that report it)."""
         raise NotImplementedError
 
     def pretrain(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
@@ -120,9 +128,16 @@ class Method(nn.Module):
         """Updates to take after environment step ``step``."""
         return run.updates_per_step if step >= run.initial_steps else 0
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser by its checkpoint key (subclasses add theirs to their parent's)."""
+        return {}
+
     def full_state(self) -> dict[str, Any]:
         """Networks and optimisers: everything needed to continue training exactly."""
-        raise NotImplementedError
+        opts = {key: opt.state_dict() for key, opt in self.optimizers().items()}
+        return {"nets": self.state_dict(), **opts}
 
     def load_full_state(self, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+        self.load_state_dict(state["nets"])
+        for key, opt in self.optimizers().items():
+            opt.load_state_dict(state[key])

@@ -131,13 +131,20 @@ class BCO(Method):
         with torch.no_grad():
             return self.inverse.predict(obs, next_obs).argmax(-1)
 
+    def fitting_inverse(self) -> bool:
+        """Whether the next update of the round is an inverse-model step (else cloning)."""
+        return int(self.fit_updates) % (self.cfg.inverse_steps + self.cfg.bc_steps) < (
+            self.cfg.inverse_steps
+        )
+
+    def update_needs(self) -> frozenset[str]:
+        return frozenset({ROBOT}) if self.fitting_inverse() else frozenset({OBSERVATIONS})
+
     def update(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
         """One step of the current round: the inverse model first, then the policy."""
-        phase = int(self.fit_updates) % (self.cfg.inverse_steps + self.cfg.bc_steps)
+        inverse = self.fitting_inverse()
         self.fit_updates += 1
-        if phase < self.cfg.inverse_steps:
-            return self.inverse_step(inputs)
-        return self.clone_step(inputs)
+        return self.inverse_step(inputs) if inverse else self.clone_step(inputs)
 
     def inverse_step(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
         batch = inputs.robot
@@ -166,14 +173,5 @@ class BCO(Method):
             metrics["obs_label_acc"] = (labels == truth).float().mean()
         return metrics
 
-    def full_state(self) -> dict:
-        return {
-            "nets": self.state_dict(),
-            "inverse_opt": self.inverse_opt.state_dict(),
-            "policy_opt": self.policy_opt.state_dict(),
-        }
-
-    def load_full_state(self, state: dict) -> None:
-        self.load_state_dict(state["nets"])
-        self.inverse_opt.load_state_dict(state["inverse_opt"])
-        self.policy_opt.load_state_dict(state["policy_opt"])
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"inverse_opt": self.inverse_opt, "policy_opt": self.policy_opt}

@@ -92,6 +92,10 @@ class LatentPolicyNetwork(nn.Module):
         self.latent_embed = leaky_mlp(cfg.latents, [width])
         self.generator = leaky_mlp(2 * width, cfg.generator_hidden, obs_dim)
 
+    def latent_logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """pi_w(z|s) logits alone (acting needs no predicted changes)."""
+        return self.policy_head(self.embed(obs))
+
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(latent logits (B, Z), predicted changes (B, Z, D)) of states (B, D)."""
         h = self.embed(obs)
@@ -168,8 +172,7 @@ class ILPO(Method):
         if not deterministic and float(torch.rand(())) < self.cfg.explore:
             return class_action(int(torch.randint(self.n_classes, ())), self.bins)
         x = torch.as_tensor(np.asarray(obs), device=self.device).float()[None]
-        logits, _ = self.latent(x)
-        index = self.remap(x, logits.argmax(-1)).argmax(-1)
+        index = self.remap(x, self.latent.latent_logits(x).argmax(-1)).argmax(-1)
         return class_action(int(index.item()), self.bins)
 
     def pretrain(self, inputs: UpdateInputs) -> dict[str, torch.Tensor]:
@@ -199,14 +202,5 @@ class ILPO(Method):
         accuracy = (logits.argmax(-1) == target).float().mean()
         return {"remap_loss": loss.detach(), "remap_acc": accuracy}
 
-    def full_state(self) -> dict:
-        return {
-            "nets": self.state_dict(),
-            "latent_opt": self.latent_opt.state_dict(),
-            "remap_opt": self.remap_opt.state_dict(),
-        }
-
-    def load_full_state(self, state: dict) -> None:
-        self.load_state_dict(state["nets"])
-        self.latent_opt.load_state_dict(state["latent_opt"])
-        self.remap_opt.load_state_dict(state["remap_opt"])
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"latent_opt": self.latent_opt, "remap_opt": self.remap_opt}

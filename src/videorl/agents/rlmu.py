@@ -175,9 +175,5 @@ class RLMU(RLV):
         return [*super().joint_optimizers(), self.mem_opt]
 
     # -- checkpointing -------------------------------------------------------------------
-    def full_state(self) -> dict:
-        return {**super().full_state(), "mem_opt": self.mem_opt.state_dict()}
-
-    def load_full_state(self, state: dict) -> None:
-        super().load_full_state(state)
-        self.mem_opt.load_state_dict(state["mem_opt"])
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {**super().optimizers(), "mem_opt": self.mem_opt}

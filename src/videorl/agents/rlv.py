@@ -309,15 +309,6 @@ class RLV(SAC):
         return (h_obs - h_pair).float().pow(2).sum(-1).mean()
 
     # -- checkpointing -------------------------------------------------------------------
-    def full_state(self) -> dict:
-        state = super().full_state()
-        state["inverse_opt"] = self.inverse_opt.state_dict()
-        if self.disc_opt is not None:
-            state["disc_opt"] = self.disc_opt.state_dict()
-        return state
-
-    def load_full_state(self, state: dict) -> None:
-        super().load_full_state(state)
-        self.inverse_opt.load_state_dict(state["inverse_opt"])
-        if self.disc_opt is not None:
-            self.disc_opt.load_state_dict(state["disc_opt"])
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {**super().optimizers(), "inverse_opt": self.inverse_opt}
+        return opts | ({"disc_opt": self.disc_opt} if self.disc_opt is not None else {})

@@ -124,12 +124,13 @@ class RLVConfig:
 
     def groundtruth_readers(self) -> dict[str, str | None]:
         """groundtruth/ field -> the setting of this configuration that reads it, or None."""
+        rewards = None
+        if self.obs_rewards == "groundtruth":
+            rewards = "obs_rewards=groundtruth"
+        elif self.obs_cut == "first_reward":
+            rewards = "obs_cut=first_reward"
         return {
             "actions": "obs_actions=groundtruth" if self.obs_actions == "groundtruth" else None,
-            "rewards": "obs_rewards=groundtruth"
-            if self.obs_rewards == "groundtruth"
-            else "obs_cut=first_reward"
-            if self.obs_cut == "first_reward"
-            else None,
+            "rewards": rewards,
             "terminated": "obs_terminals=recorded" if self.obs_terminals == "recorded" else None,
         }

@@ -130,9 +130,5 @@ class RND(SAC):
         self.predictor_opt.step()
         return {**metrics, "rnd_loss": loss.detach(), "intrinsic_reward": bonus.mean()}
 
-    def full_state(self) -> dict:
-        return {**super().full_state(), "predictor_opt": self.predictor_opt.state_dict()}
-
-    def load_full_state(self, state: dict) -> None:
-        super().load_full_state(state)
-        self.predictor_opt.load_state_dict(state["predictor_opt"])
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {**super().optimizers(), "predictor_opt": self.predictor_opt}

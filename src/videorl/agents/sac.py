@@ -284,17 +284,6 @@ class SAC(Method):
         torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
 
     # -- checkpointing -------------------------------------------------------------------
-    def full_state(self) -> dict:
-        """Networks and optimisers: everything needed to continue training exactly."""
-        return {
-            "nets": self.state_dict(),
-            "critic_opt": self.critic_opt.state_dict(),
-            "actor_opt": self.actor_opt.state_dict(),
-            "alpha_opt": self.alpha_opt.state_dict(),
-        }
-
-    def load_full_state(self, state: dict) -> None:
-        self.load_state_dict(state["nets"])
-        self.critic_opt.load_state_dict(state["critic_opt"])
-        self.actor_opt.load_state_dict(state["actor_opt"])
-        self.alpha_opt.load_state_dict(state["alpha_opt"])
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"critic_opt": self.critic_opt, "actor_opt": self.actor_opt,
+                "alpha_opt": self.alpha_opt}  # fmt: skip
