@@ -1,9 +1,13 @@
-"""Learning sanity for the SAC core, 3 seeds each:
+"""Learning sanity for the SAC core, and fp32 against bf16:
   gym:Pendulum-v1  mean eval return above -200 within 20k steps;
   acrobot          eval return improving from about -100 to -80 or better within 30k steps.
 
-    .venv/bin/python benchmarks/learning.py [--precision fp32|bf16] [--workers 2]
-Runs go to benchmarks/runs/ (not committed); curves and numbers to benchmarks/results/.
+    .venv/bin/python benchmarks/learning.py --precision fp32 --seeds 0 1 2 3 4 [--workers 2]
+    .venv/bin/python benchmarks/learning.py --precision bf16 --seeds 0 1 2 3 4
+    .venv/bin/python benchmarks/learning.py --compare --seeds 0 1 2 3 4
+Runs go to benchmarks/runs/ (not committed; a finished run is kept and not run again);
+curves and numbers to benchmarks/results/. --compare puts both precisions' runs side by
+side: IQM of the final returns with bootstrap intervals, and steps to several thresholds.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ def run_one(suite: str, seed: int, precision: str) -> str:
 
     s = SUITES[suite]
     out = HERE / "runs" / f"{suite}_{precision}_seed{seed}"
-    if (out / "metrics.csv").exists():
+    if (out / "wall_seconds.txt").exists():  # finished: keep it
+        return str(out)
+    if out.exists():  # an interrupted run starts over, so that its wall time is whole
         import shutil
 
         shutil.rmtree(out)
@@ -96,13 +102,42 @@ def plot(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
+THRESHOLDS = {"pendulum": [-600.0, -400.0, -200.0], "acrobot": [-95.0, -90.0, -85.0, -80.0]}
+
+
+def compare_precisions(suite: str, seeds: list[int]) -> None:
+    """fp32 against bf16 on one suite, from the finished runs of both."""
+    from videorl.plot import compare_runs, format_table
+
+    runs = [HERE / "runs" / f"{suite}_{p}_seed{s}" for p in ("fp32", "bf16") for s in seeds]
+    name = f"learning_{suite}_precision"
+    table = compare_runs(runs, HERE / "results" / f"{name}.png", "eval_return", THRESHOLDS[suite])
+    walls = {
+        p: [float((HERE / "runs" / f"{suite}_{p}_seed{s}" / "wall_seconds.txt").read_text())
+            for s in seeds]
+        for p in ("fp32", "bf16")
+    }  # fmt: skip
+    out = {
+        "command": "benchmarks/learning.py --compare --seeds " + " ".join(map(str, seeds)),
+        "env": SUITES[suite]["env"], "seeds": seeds, "table": table, "wall_seconds": walls,
+    }  # fmt: skip
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
+    print(f"{SUITES[suite]['env']}: fp32 against bf16, seeds {seeds}")
+    print(format_table(table))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=list(SUITES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--compare", action="store_true", help="compare both precisions' runs")
     args = parser.parse_args()
+    if args.compare:
+        for suite in args.suites:
+            compare_precisions(suite, args.seeds)
+        return
     jobs = [(suite, seed) for suite in args.suites for seed in args.seeds]
     with ProcessPoolExecutor(args.workers) as pool:
         for out in pool.map(run_one, *zip(*jobs), [args.precision] * len(jobs)):
