@@ -52,6 +52,19 @@ def test_bad_method_config_fails_before_anything_runs(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_methods_selects_a_subset_and_refuses_unknown_names(tmp_path):
+    out, runs = sweep(preset(tmp_path, 100), seeds=1, only=["sac-lr"])
+    assert [r.relative_to(out).as_posix() for r in runs] == ["sac-lr/seed0"]
+    assert not (out / "sac").exists()
+    path = preset(tmp_path / "b", 100)
+    with pytest.raises(UserError, match="no method 'sacc'.*sac, sac-lr"):
+        sweep(path, seeds=1, only=["sac", "sacc"])
+    assert not (tmp_path / "b" / "out").exists()
+    cmd = [sys.executable, "-m", "videorl.cli", "sweep", str(path), "--methods", "x"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
 def test_sweep_cli_error_is_one_line(tmp_path):
     res = subprocess.run([sys.executable, "-m", "videorl.cli", "sweep", str(tmp_path / "no.yaml")],
                          capture_output=True, text=True)  # fmt: skip

@@ -156,7 +156,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from videorl.sweep import sweep
 
     out, runs = sweep(args.preset, args.seeds, args.workers, _parse_set(args.set or []),
-                      backend=args.backend, address=args.address)  # fmt: skip
+                      backend=args.backend, address=args.address, only=args.methods)  # fmt: skip
     print(
         f"all runs finished; compare them with: videorl plot {out}/*/seed* --out {out}/curves.png"
     )
@@ -314,6 +314,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
                    help="replace base values of the preset, for every method")  # fmt: skip
+    p.add_argument("--methods", nargs="+", metavar="NAME",
+                   help="run only these methods of the preset (default: all)")  # fmt: skip
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local: this machine's process pool (--workers); ray: one Ray task per "
                         "run (needs pip install 'videorl[ray]')")  # fmt: skip

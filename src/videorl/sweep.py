@@ -52,11 +52,14 @@ def grid_label(method: str, point: dict[str, Any]) -> str:
 
 
 def load_sweep(
-    path: str | Path, overrides: dict[str, Any] | None = None
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    only: list[str] | None = None,
 ) -> tuple[str, Path, dict[str, TrainConfig]]:
     """(name, output folder, {run name: config}) from a sweep preset, validated; ``overrides``
-    (``videorl sweep --set``) replace values of the preset's base for every method. A method
-    with a ``grid`` gives one entry per grid point, named by its values."""
+    (``videorl sweep --set``) replace values of the preset's base for every method, and
+    ``only`` (``--methods``) keeps the methods it names. A method with a ``grid`` gives one
+    entry per grid point, named by its values."""
     data = load_yaml(path, what="the sweep preset")
     unknown = set(data) - {"name", "out", "base", "methods"}
     if unknown:
@@ -71,6 +74,14 @@ def load_sweep(
         raise UserError(f"{path}: 'base' must be a mapping of config keys")
     name = str(data.get("name") or Path(path).stem)
     out = Path(data.get("out") or Path("runs") / "sweeps" / name)
+    unknown = sorted(set(only or []) - set(map(str, methods)))
+    if unknown:
+        raise UserError(
+            f"--methods: {path} has no method {', '.join(map(repr, unknown))}; its methods "
+            f"are {', '.join(map(str, methods))}"
+        )
+    if only:
+        methods = {m: own for m, own in methods.items() if str(m) in only}
     configs = {}
     for method, own in methods.items():
         if not isinstance(own, dict | type(None)):
@@ -129,9 +140,10 @@ def sweep(
     overrides: dict[str, Any] | None = None,
     backend: str = "local",
     address: str | None = None,
+    only: list[str] | None = None,
 ) -> tuple[Path, list[Path]]:
-    """Run every method x grid point x seed of a preset on a local process pool or a Ray
-    cluster; returns (sweep folder, run folders)."""
+    """Run every method (or those ``only`` names) x grid point x seed of a preset on a local
+    process pool or a Ray cluster; returns (sweep folder, run folders)."""
     if seeds < 1 or workers < 1:
         raise UserError("--seeds and --workers must be positive")
     if backend not in ("local", "ray"):
@@ -141,7 +153,7 @@ def sweep(
                         "has CPUs for: drop --workers")  # fmt: skip
     if address and backend != "ray":
         raise UserError("--address joins a Ray cluster: add --backend ray, or drop --address")
-    name, out, configs = load_sweep(preset, overrides)
+    name, out, configs = load_sweep(preset, overrides, only)
     check_datasets(preset, configs)
     if backend == "ray":
         from videorl.sweep_ray import connect
