@@ -10,7 +10,7 @@ from torch.distributions import Normal, TanhTransform, TransformedDistribution
 from videorl.agents.base import Spaces, UpdateInputs
 from videorl.agents.sac import SAC
 from videorl.config import SACConfig
-from videorl.nets import GaussianActor
+from videorl.nets import CategoricalActor, GaussianActor
 from videorl.replay import Batch
 
 CPU = torch.device("cpu")
@@ -294,3 +294,35 @@ def test_bf16_precision_runs_under_autocast(precision, dtype):
     with agent.autocast():
         out = agent.actor.net[0](torch.randn(3, 5))
     assert out.dtype == dtype
+
+
+def test_bf16_output_layers_keep_fp32_resolution():
+    """Under bf16 the critic's and actors' output layers run in fp32 on the bf16 hidden
+    features: a Q value near -50 is not rounded to bf16's step of 0.25, and the actors'
+    outputs equal an fp32 last layer's."""
+    torch.manual_seed(0)
+    agent = SAC(Spaces((5,), False, 2, False), SACConfig(hidden=[32], precision="bf16"), CPU)
+    x = torch.randn(64, 5)
+    with torch.no_grad():
+        agent.q.out.bias.fill_(-50.0)
+        with agent.autocast():
+            q = agent.q(torch.cat([x, torch.rand(64, 2)], 1))
+        steps = q / 0.25
+        assert q.dtype == torch.float32 and (steps - steps.round()).abs().max() > 0.01
+
+        def fp32_last(net):  # bf16 hidden layers, then the last layer in fp32
+            with agent.autocast():
+                h = net[:-1](x).float()
+            return net[-1](h)
+
+        continuous = agent.actor
+        with agent.autocast():
+            action, _ = continuous(x, deterministic=True)
+        mean = fp32_last(continuous.net).chunk(2, -1)[0]
+        torch.testing.assert_close(action, torch.tanh(mean), atol=1e-5, rtol=0)
+        discrete = CategoricalActor(5, [32], 3)
+        discrete.net[-1].bias.copy_(torch.tensor([-50.0, 0.0, 50.0]))
+        with agent.autocast():
+            _, log_probs = discrete(x)
+        ref = torch.log_softmax(fp32_last(discrete.net), -1)
+        torch.testing.assert_close(log_probs, ref, atol=1e-4, rtol=0)

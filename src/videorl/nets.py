@@ -22,6 +22,15 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def fp32_out(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` computed and returned in fp32, also under bf16 autocast. An output layer
+    rounded to bf16 keeps 8 significant bits: at |Q| ~ 50 a step of 0.25, coarser than the
+    Q differences acrobot's critic must learn before its first reward. With bf16 outputs,
+    2 of 5 acrobot seeds never took off (benchmarks/results/learning_acrobot_precision.json)."""
+    with torch.autocast(x.device.type, enabled=False):
+        return layer(x.float())
+
+
 class ConvEncoder(nn.Module):
     """RLV Table 4 feature extractor: conv [16, 16, 32], 5x5 filters, each followed by a
     2x2 max-pool of stride 2 ('same' padding), flattened. Input uint8 (B, 3, H, W)."""
@@ -82,7 +91,7 @@ class TwinQ(nn.Module):
             x = x.unsqueeze(0).expand(2, -1, -1)
         for layer in self.hidden:
             x = F.relu(layer(x))
-        q = self.out(x).float()  # losses in fp32 even under bf16 autocast
+        q = fp32_out(self.out, x)
         return q.squeeze(-1) if self.out_dim == 1 else q
 
 
@@ -97,7 +106,7 @@ class GaussianActor(nn.Module):
         self, h: torch.Tensor, deterministic: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (action, log_prob); log_prob includes the tanh change of variables."""
-        mean, log_std = self.net(h).float().chunk(2, dim=-1)
+        mean, log_std = fp32_out(self.net[-1], self.net[:-1](h)).chunk(2, dim=-1)
         if deterministic:
             return torch.tanh(mean), torch.zeros(h.shape[0], device=h.device)
         log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
@@ -120,7 +129,7 @@ class CategoricalActor(nn.Module):
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (probs, log_probs), each (B, n)."""
-        log_probs = F.log_softmax(self.net(h).float(), dim=-1)
+        log_probs = F.log_softmax(fp32_out(self.net[-1], self.net[:-1](h)), dim=-1)
         return log_probs.exp(), log_probs
 
 
