@@ -4,6 +4,7 @@ RLV Table 4, twin critics evaluated as one batched ensemble, and the two SAC act
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -12,23 +13,33 @@ from torch import nn
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 
 
-def mlp(in_dim: int, hidden: list[int], out_dim: int) -> nn.Sequential:
-    """ReLU MLP (Table 1: ReLU nonlinearity)."""
+def mlp(in_dim: int, hidden: list[int], out_dim: int, fp32_output: bool = False) -> nn.Sequential:
+    """ReLU MLP (Table 1: ReLU nonlinearity); with ``fp32_output`` its last layer runs in
+    fp32 also under bf16 autocast (``FP32Linear``)."""
     layers: list[nn.Module] = []
     for width in hidden:
         layers += [nn.Linear(in_dim, width), nn.ReLU()]
         in_dim = width
-    layers.append(nn.Linear(in_dim, out_dim))
+    layers.append((FP32Linear if fp32_output else nn.Linear)(in_dim, out_dim))
     return nn.Sequential(*layers)
 
 
-def fp32_out(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def fp32_out(layer: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """``layer(x)`` computed and returned in fp32, also under bf16 autocast. An output layer
     rounded to bf16 keeps 8 significant bits: at |Q| ~ 50 a step of 0.25, coarser than the
     Q differences acrobot's critic must learn before its first reward. With bf16 outputs,
-    2 of 5 acrobot seeds never took off (benchmarks/results/learning_acrobot_precision.json)."""
+    2 of 5 acrobot seeds never took off
+    (benchmarks/results/learning_acrobot_precision_bf16_heads.json)."""
     with torch.autocast(x.device.type, enabled=False):
         return layer(x.float())
+
+
+class FP32Linear(nn.Linear):
+    """A Linear output layer computed in fp32 on (bf16) features; same parameters and
+    state_dict keys as nn.Linear."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fp32_out(super().forward, x)
 
 
 class ConvEncoder(nn.Module):
@@ -100,13 +111,13 @@ class GaussianActor(nn.Module):
 
     def __init__(self, in_dim: int, hidden: list[int], action_dim: int) -> None:
         super().__init__()
-        self.net = mlp(in_dim, hidden, 2 * action_dim)
+        self.net = mlp(in_dim, hidden, 2 * action_dim, fp32_output=True)
 
     def forward(
         self, h: torch.Tensor, deterministic: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (action, log_prob); log_prob includes the tanh change of variables."""
-        mean, log_std = fp32_out(self.net[-1], self.net[:-1](h)).chunk(2, dim=-1)
+        mean, log_std = self.net(h).chunk(2, dim=-1)
         if deterministic:
             return torch.tanh(mean), torch.zeros(h.shape[0], device=h.device)
         log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
@@ -125,11 +136,11 @@ class CategoricalActor(nn.Module):
 
     def __init__(self, in_dim: int, hidden: list[int], n_actions: int) -> None:
         super().__init__()
-        self.net = mlp(in_dim, hidden, n_actions)
+        self.net = mlp(in_dim, hidden, n_actions, fp32_output=True)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (probs, log_probs), each (B, n)."""
-        log_probs = F.log_softmax(fp32_out(self.net[-1], self.net[:-1](h)), dim=-1)
+        log_probs = F.log_softmax(self.net(h), dim=-1)
         return log_probs.exp(), log_probs
 
 
