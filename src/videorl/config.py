@@ -116,7 +116,7 @@ class SACConfig:
     aug_pad: int = 4
     """random-shift padding in pixels (RLV appendix D)"""
     precision: str = "fp32"
-    """network arithmetic: fp32, or bf16 (autocast matmuls/convs; losses stay fp32)"""
+    """network arithmetic: fp32, or bf16 (autocast matmuls/convs; output layers and losses stay fp32). bf16 learned as well as fp32 on states (5 seeds, Pendulum and acrobot) and trained 1.08x (states) to 1.5x (pixels) faster on an AMX CPU; fp32 stays the default so that a command gives the same numbers on every machine, and because no pixel task has been compared in both"""  # noqa: E501
 
     def unread(self, pixels: bool) -> list[tuple[str, str]]:
         """(key, what reads it) of keys set away from their defaults that a task observing
