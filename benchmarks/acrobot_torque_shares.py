@@ -8,8 +8,8 @@ shows whether that is why a run stays at -100.
     .venv/bin/python benchmarks/acrobot_torque_shares.py runs/acrobot-continuous-sac \
         --steps 2000 10000 20000 30000 --name acrobot_continuous_torque_shares [--episodes 5]
 
-Episodes start from seeds 0.. and run the task's 100-step horizon; results go to
-benchmarks/results/NAME.json.
+Episodes start from seeds 0.. and run the task's 100-step horizon; the stochastic policy's
+samples come from torch seed 0 at each snapshot. Results go to benchmarks/results/NAME.json.
 """
 
 from __future__ import annotations
@@ -21,28 +21,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videorl import checkpoint
-from videorl.agents.registry import make_method
 from videorl.envs import make_env
-from videorl.rollout import spaces_from_env
+from videorl.envs.acrobot import torque_index
+from videorl.policies import load_policy
 from videorl.rundir import RunDir
 
 HERE = Path(__file__).parent
 
 
-def torque_shares(agent, env, episodes: int, deterministic: bool) -> dict[str, float]:
+def torque_shares(policy, env, episodes: int) -> dict[str, float]:
     actions = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=episode)
         done = False
         while not done:
-            action = agent.act(obs, deterministic=deterministic)
+            action = policy(obs)
             actions.append(float(np.asarray(action).ravel()[0]))
             obs, _, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
-    a = np.asarray(actions)
-    return {"-1": float((a < -0.5).mean()), "0": float((np.abs(a) <= 0.5).mean()),
-            "+1": float((a > 0.5).mean()), "mean_action": float(a.mean())}  # fmt: skip
+    counts = np.bincount([torque_index(a) for a in actions], minlength=3) / len(actions)
+    return {"-1": float(counts[0]), "0": float(counts[1]), "+1": float(counts[2]),
+            "mean_action": float(np.mean(actions))}  # fmt: skip
 
 
 def main() -> None:
@@ -53,16 +52,14 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=5)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    run = RunDir(args.run)
-    cfg = run.read_config()
-    env = make_env(cfg.run.env)
-    agent = make_method(spaces_from_env(env), cfg, torch.device("cpu"))
-    snaps = dict(run.snapshots())
+    env = make_env(RunDir(args.run).read_config().run.env)
     results = {}
     for step in args.steps:
-        agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
-        results[step] = {mode: torque_shares(agent, env, args.episodes, mode == "greedy")
-                         for mode in ("greedy", "stochastic")}  # fmt: skip
+        results[step] = {}
+        for mode in ("greedy", "stochastic"):
+            torch.manual_seed(0)
+            _, _, policy = load_policy(args.run, env, step, deterministic=mode == "greedy")
+            results[step][mode] = torque_shares(policy, env, args.episodes)
         for mode, s in results[step].items():
             print(f"step {step:>6} {mode:>10}: torque -1 {s['-1']:.2f}, 0 {s['0']:.2f}, "
                   f"+1 {s['+1']:.2f} (mean action {s['mean_action']:+.2f})")  # fmt: skip
