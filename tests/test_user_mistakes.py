@@ -299,3 +299,30 @@ def test_subprocess_error_is_one_line(tmp_path):
                          capture_output=True, text=True)  # fmt: skip
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "X,Y,W,H" in res.stderr and "Traceback" not in res.stderr
+
+
+# -- 8. out-of-range settings name the one setting at fault -------------------------------
+@pytest.mark.parametrize(
+    ("algo", "setting", "expected"),
+    [
+        ("sac", "init_alpha=-1", "init_alpha must be positive, got -1.0"),
+        ("sac", "lr=0", "lr must be positive, got 0.0"),
+        ("sac", "hidden=[]", "hidden must be a non-empty list, got []"),
+        ("rlv", "disc_lr=0", "disc_lr must be positive, got 0.0"),
+        ("rlv", "c2=-1", "c2 must be >= 0, got -1.0"),
+        ("rlv", "idle_fraction=1", "idle_fraction must be in (0, 1), got 1.0"),
+        ("rlmu", "mem_layers=0", "mem_layers must be positive, got 0"),
+        ("rlmu", "mem_positions=1", "mem_positions must be at least 2, got 1"),
+        ("bco", "policy_lr=0", "policy_lr must be positive, got 0.0"),
+        ("ilpo", "explore=2", "explore must be in [0, 1], got 2.0"),
+    ],
+)
+def test_an_out_of_range_setting_is_named_with_its_value(tmp_path, capsys, algo, setting,
+                                                         expected):  # fmt: skip
+    env = "visual-pusher" if algo == "rlmu" else "acrobot"
+    videos = [] if algo == "sac" else ["--obs-data", tmp_path / "videos"]
+    out = tmp_path / "D"
+    line = cli(capsys, "train", "--algo", algo, "--env", env, *videos, "--set", setting,
+               "--out", out)  # fmt: skip
+    assert line == f"videorl: error: {expected}"
+    assert not out.exists()

@@ -28,6 +28,23 @@ class ConfigError(UserError):
     """A user's configuration mistake; the CLI prints it as one line and exits 2."""
 
 
+def require(section: Any, keys: str, ok: typing.Callable[[Any], bool], what: str) -> None:
+    """Refuse the first of ``keys`` (space-separated fields of ``section``) whose value fails
+    ``ok``, in one line that names it: "<key> must be <what>, got <value>"."""
+    for key in keys.split():
+        value = getattr(section, key)
+        if not ok(value):
+            raise ConfigError(f"{key} must be {what}, got {value!r}")
+
+
+def positive(value: Any) -> bool:
+    return value > 0
+
+
+def non_negative(value: Any) -> bool:
+    return value >= 0
+
+
 def flag(default: Any, name: str, **argparse_options: Any) -> Any:
     """A field that ``videorl train`` also offers as the flag ``name`` (help: its docstring)."""
     meta = {"flag": name, "argparse": argparse_options}
@@ -74,11 +91,10 @@ class RunConfig:
     """compute device: auto, cpu or cuda"""
 
     def validate(self, cfg: TrainConfig) -> None:
-        for key in ("steps", "eval_every", "eval_episodes", "batch_size", "updates_per_step"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{key} must be positive, got {getattr(self, key)}")
-        if self.initial_steps < 0:
-            raise ConfigError(f"initial_steps must be >= 0, got {self.initial_steps}")
+        require(
+            self, "steps eval_every eval_episodes batch_size updates_per_step", positive, "positive"
+        )
+        require(self, "initial_steps", non_negative, ">= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.buffer_size is not None and self.buffer_size < self.batch_size:
@@ -131,16 +147,13 @@ class SACConfig:
             raise ConfigError(f"gamma must be in (0, 1], got {self.gamma}")
         if not 0.0 < self.tau <= 1.0:
             raise ConfigError(f"tau must be in (0, 1], got {self.tau}")
-        if self.lr <= 0 or self.init_alpha <= 0:
-            raise ConfigError("lr and init_alpha must be positive")
+        require(self, "lr init_alpha", positive, "positive")
         if self.encoder not in ("paper", "fast"):
             raise ConfigError(f"encoder must be 'paper' or 'fast', got {self.encoder!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
-        if self.aug_pad < 0:
-            raise ConfigError("aug_pad must be >= 0")
-        if not self.hidden or not self.pixel_hidden or not self.conv_channels:
-            raise ConfigError("hidden, pixel_hidden and conv_channels must not be empty")
+        require(self, "aug_pad", non_negative, ">= 0")
+        require(self, "hidden pixel_hidden conv_channels", bool, "a non-empty list")
 
 
 @dataclass
@@ -158,8 +171,7 @@ class VideoConfig:
                 f"algo {cfg.run.algo} learns from observation videos: pass --obs-data DIR (a "
                 "dataset made by videorl collect or videorl import-videos)"
             )
-        if self.obs_batch_size <= 0:
-            raise ConfigError(f"obs_batch_size must be positive, got {self.obs_batch_size}")
+        require(self, "obs_batch_size", positive, "positive")
 
 
 @dataclass

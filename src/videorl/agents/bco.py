@@ -44,7 +44,15 @@ from videorl.agents.common import (
     classes_of,
     inverse_loss,
 )
-from videorl.config import ConfigError, RunConfig, TrainConfig, items
+from videorl.config import (
+    ConfigError,
+    RunConfig,
+    TrainConfig,
+    items,
+    non_negative,
+    positive,
+    require,
+)
 from videorl.nets import mlp
 
 
@@ -70,12 +78,10 @@ class BCOConfig:
     """continuous tasks only: values per action dimension (the RLV paper's State Pusher: 7, i.e. 7 x 7 = 49 classes)"""  # noqa: E501
 
     def validate(self, cfg: TrainConfig) -> None:
-        if self.round_steps < 0 or self.inverse_steps < 1 or self.bc_steps < 1:
-            raise ConfigError("round_steps must be >= 0, inverse_steps and bc_steps >= 1")
-        if self.action_bins < 2 or min(self.inverse_lr, self.policy_lr) <= 0:
-            raise ConfigError("action_bins must be >= 2 and the learning rates > 0")
-        if not self.inverse_hidden or not self.policy_hidden:
-            raise ConfigError("inverse_hidden and policy_hidden must be non-empty")
+        require(self, "round_steps", non_negative, ">= 0")
+        require(self, "inverse_steps bc_steps inverse_lr policy_lr", positive, "positive")
+        require(self, "action_bins", lambda v: v >= 2, ">= 2")
+        require(self, "inverse_hidden policy_hidden", bool, "a non-empty list")
         if cfg.run.initial_steps < max(cfg.run.batch_size, 1):
             raise ConfigError(
                 f"bco fits its inverse model on the random phase's transitions: initial_steps "

@@ -34,7 +34,7 @@ from torch import nn
 
 from videorl.agents.base import OBSERVATIONS, ROBOT, Method, Spaces, UpdateInputs
 from videorl.agents.common import action_classes, class_action, classes_of
-from videorl.config import ConfigError, TrainConfig, items
+from videorl.config import TrainConfig, items, positive, require
 
 
 @dataclass
@@ -61,12 +61,10 @@ class ILPOConfig:
     """continuous tasks only: values per action dimension (the RLV paper's State Pusher: 7 x 7 = 49)"""  # noqa: E501
 
     def validate(self, cfg: TrainConfig) -> None:
-        if self.latents < 2 or self.latent_steps < 1 or self.action_bins < 2:
-            raise ConfigError("latents and action_bins must be >= 2, latent_steps >= 1")
-        if not 0.0 <= self.explore <= 1.0 or min(self.latent_lr, self.remap_lr) <= 0:
-            raise ConfigError("explore must be in [0, 1] and the learning rates > 0")
-        if not (self.embed_hidden and self.generator_hidden and self.remap_hidden):
-            raise ConfigError("embed_hidden, generator_hidden and remap_hidden must be non-empty")
+        require(self, "latents action_bins", lambda v: v >= 2, ">= 2")
+        require(self, "latent_steps latent_lr remap_lr", positive, "positive")
+        require(self, "explore", lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+        require(self, "embed_hidden generator_hidden remap_hidden", bool, "a non-empty list")
 
 
 def leaky_mlp(in_dim: int, widths: list[int], out_dim: int | None = None) -> nn.Sequential:

@@ -33,7 +33,7 @@ from torch import nn
 from videorl.agents.base import CLIPS, OBSERVATIONS, ROBOT, ObservationRequest, Spaces, UpdateInputs
 from videorl.agents.common import adam
 from videorl.agents.rlv import RLV, RLVConfig
-from videorl.config import ConfigError, SACConfig, TrainConfig
+from videorl.config import ConfigError, SACConfig, TrainConfig, non_negative, positive, require
 from videorl.data.augment import random_shift
 
 MEM_METRICS = ["mem_loss", "mem_acc"]
@@ -67,12 +67,9 @@ class RLMUConfig(RLVConfig):
                 "--algo rlv for it"
             )
         super().validate(cfg)
-        if self.mem_weight < 0 or self.mem_pretrain_steps < 0:
-            raise ConfigError("mem_weight and mem_pretrain_steps must be >= 0")
-        if min(self.mem_clip_length, self.mem_positions) < 2:
-            raise ConfigError("mem_clip_length and mem_positions must be at least 2")
-        if min(self.mem_hidden, self.mem_layers, self.mem_batch_size) < 1:
-            raise ConfigError("mem_hidden, mem_layers and mem_batch_size must be positive")
+        require(self, "mem_weight mem_pretrain_steps", non_negative, ">= 0")
+        require(self, "mem_clip_length mem_positions", lambda v: v >= 2, "at least 2")
+        require(self, "mem_hidden mem_layers mem_batch_size", positive, "positive")
 
 
 class MotionExtractor(nn.Module):

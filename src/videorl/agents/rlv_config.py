@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from videorl.config import NEEDS_GOAL, ConfigError, TrainConfig, flag, is_learned, items
+from videorl.config import (
+    NEEDS_GOAL,
+    ConfigError,
+    TrainConfig,
+    flag,
+    is_learned,
+    items,
+    non_negative,
+    positive,
+    require,
+)
 from videorl.data.video_augment import AUGMENTS
 
 
@@ -77,8 +87,8 @@ class RLVConfig:
         return out
 
     def validate(self, cfg: TrainConfig) -> None:
-        if min(self.c1, self.c2, self.c3, self.paired_weight) < 0 or self.disc_lr <= 0:
-            raise ConfigError("c1, c2, c3 and paired_weight must be >= 0 and disc_lr > 0")
+        require(self, "c1 c2 c3 paired_weight", non_negative, ">= 0")
+        require(self, "disc_lr", positive, "positive")
         choices = {
             "inverse_encoder": ("own", "shared"),
             "obs_actions": ("inverse", "groundtruth", "zero"),
@@ -94,12 +104,11 @@ class RLVConfig:
                 raise ConfigError(
                     f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
                 )
-        if not self.inverse_hidden or not self.disc_hidden:
-            raise ConfigError("inverse_hidden and disc_hidden must not be empty")
+        require(self, "inverse_hidden disc_hidden", bool, "a non-empty list")
         if is_learned(self.obs_rewards) and not cfg.reward.goal:
             raise ConfigError(NEEDS_GOAL)
-        if not 0 < self.idle_fraction < 1 or self.idle_min_frames < 1:
-            raise ConfigError("idle_fraction must be in (0, 1) and idle_min_frames >= 1")
+        require(self, "idle_fraction", lambda v: 0 < v < 1, "in (0, 1)")
+        require(self, "idle_min_frames", positive, ">= 1")
         if self.obs_cut != "none" and self.obs_terminals == "recorded":
             raise ConfigError(
                 f"obs_cut={self.obs_cut} makes each cut video's end terminal, obs_terminals="
@@ -110,8 +119,8 @@ class RLVConfig:
     def _validate_augment(self) -> None:
         if self.obs_augment == "none":
             return
-        if not 0 < self.augment_fraction <= 1 or self.jitter < 1:
-            raise ConfigError("augment_fraction must be in (0, 1] and jitter >= 1")
+        require(self, "augment_fraction", lambda v: 0 < v <= 1, "in (0, 1]")
+        require(self, "jitter", positive, ">= 1")
         if len(self.jitter_start) != 2 or not 0 <= self.jitter_start[0] <= self.jitter_start[1]:
             raise ConfigError("jitter_start must be [first, last] with 0 <= first <= last")
         readers = [s for s in self.groundtruth_readers().values() if s]

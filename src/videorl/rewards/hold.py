@@ -26,7 +26,7 @@ import yaml
 from torch import nn
 
 from videorl import checkpoint
-from videorl.config import ConfigError, apply_overrides, flag
+from videorl.config import ConfigError, apply_overrides, flag, positive, require
 from videorl.errors import UserError
 from videorl.nets import RESNET_LAYOUTS, ResNet, SmallConvNet
 
@@ -91,20 +91,17 @@ class HoldConfig:
             )
         if self.weights is not None and self.backbone == "conv":
             raise ConfigError("weights are for a ResNet backbone; add --backbone resnet18")
-        positive = ("history", "embed_dim", "seq_len", "videos_per_batch", "batch_size", "steps")
-        for key in (*positive, "eval_every"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+        counts = "history embed_dim seq_len videos_per_batch batch_size steps eval_every"
+        require(self, counts, positive, ">= 1")
         if self.model == "hold-c" and self.history != 1:
             raise ConfigError("history > 1 is for hold-r; HOLD-C embeds single frames")
         if not 0 <= self.pos_window < self.neg_window:
             raise ConfigError("need 0 <= pos_window < neg_window (the paper: 2 and 4 frames)")
         if self.seq_len <= self.neg_window + 1:
             raise ConfigError("seq_len must exceed neg_window + 1 so a video has negatives")
-        if not 0 < self.holdout < 1:
-            raise ConfigError(f"holdout must be in (0, 1), got {self.holdout}")
-        if self.margin <= 0 or (self.lr is not None and self.lr <= 0):
-            raise ConfigError("margin and lr must be > 0")
+        require(self, "holdout", lambda v: 0 < v < 1, "in (0, 1)")
+        require(self, "margin", positive, "positive")
+        require(self, "lr", lambda v: v is None or v > 0, "positive")
         return self
 
     @property
