@@ -72,6 +72,13 @@ def test_sweep_cli_error_is_one_line(tmp_path):
     assert "no.yaml" in res.stderr
 
 
+@pytest.mark.parametrize(("seeds", "workers", "named"), [(0, 1, "--seeds"), (1, -2, "--workers")])
+def test_a_non_positive_count_is_named(tmp_path, seeds, workers, named):
+    with pytest.raises(UserError, match=f"^{named} must be positive, got {min(seeds, workers)}$"):
+        sweep(preset(tmp_path, 100), seeds=seeds, workers=workers)
+    assert not (tmp_path / "out").exists()
+
+
 def test_shipped_sweep_presets_validate():
     presets = sorted((Path(__file__).parent.parent / "configs" / "sweeps").glob("*.yaml"))
     assert presets

@@ -144,8 +144,9 @@ def sweep(
 ) -> tuple[Path, list[Path]]:
     """Run every method (or those ``only`` names) x grid point x seed of a preset on a local
     process pool or a Ray cluster; returns (sweep folder, run folders)."""
-    if seeds < 1 or workers < 1:
-        raise UserError("--seeds and --workers must be positive")
+    for name, value in (("--seeds", seeds), ("--workers", workers)):
+        if value < 1:
+            raise UserError(f"{name} must be positive, got {value}")
     if backend not in ("local", "ray"):
         raise UserError(f"--backend must be local or ray, not {backend!r}")
     if backend == "ray" and workers != 1:
