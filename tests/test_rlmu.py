@@ -17,6 +17,7 @@ from videorl.cli import main
 from videorl.config import ConfigError
 from videorl.data.dataset import VideoDataset
 from videorl.data.video_augment import augmented_orders, negative_jitter_order, reversed_order
+from videorl.errors import UserError
 from videorl.replay import Batch, ObservationBatch, ObservationPool
 from videorl.train import train
 
@@ -101,7 +102,7 @@ def test_negative_jitter_order_of_a_30_frame_video():
 
 
 def test_augmented_copies_are_half_the_videos_and_depend_only_on_the_seed():
-    lengths = [101] * 9 + [20]  # the last is too short for a start in 10-25 plus 5 frames
+    lengths = [101] * 9 + [15]  # the last is too short for a start in 10-25 plus 5 frames
     orders = augmented_orders(lengths, "negative_jitter", 0.5, 5, (10, 25), seed=3)
     assert len(orders) == 5 and 9 not in [video for video, _ in orders]
     for _, order in orders:
@@ -111,6 +112,13 @@ def test_augmented_copies_are_half_the_videos_and_depend_only_on_the_seed():
     assert all(a[0] == b[0] and np.array_equal(a[1], b[1]) for a, b in zip(orders, again))
     other = augmented_orders(lengths, "negative_jitter", 0.5, 5, (10, 25), seed=4)
     assert any(not np.array_equal(a[1], b[1]) for a, b in zip(orders, other))
+
+
+def test_too_few_videos_long_enough_for_the_copies_asked_is_refused():
+    lengths = [101] * 4 + [15] * 6  # 5 copies asked, 4 videos long enough (16 frames)
+    with pytest.raises(UserError, match="asks for 5 copies .* only 4 of 10 videos have the 16"):
+        augmented_orders(lengths, "negative_jitter", 0.5, 5, (10, 25), seed=0)
+    assert len(augmented_orders([101], "negative_jitter", 0.4, 5, (10, 25), seed=0)) == 1
 
 
 @pytest.fixture(scope="module")
@@ -194,4 +202,6 @@ def test_cli_rlmu_errors(tmp_path, capsys, pusher_videos):
     assert "no video has 500 frames" in one_line_error(capsys, *base, *long_clip)
     paired = ["--obs-data", pusher_videos, "--set", f"paired_data={pusher_videos}"]
     assert "paired loss" in one_line_error(capsys, *base, *paired)
+    late_start = ["--obs-data", pusher_videos, "--set", "jitter_start=[96,99]"]
+    assert "102 frames a copy needs" in one_line_error(capsys, *base, *late_start)
     assert not out.exists()

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from videorl.errors import UserError
+
 AUGMENTS = ("none", "negative_jitter", "reverse")
 
 
@@ -66,10 +68,11 @@ def augmented_orders(
     start_range: Sequence[int],
     seed: int,
 ) -> list[tuple[int, np.ndarray]]:
-    """(source video, frame order) of ``round(fraction * number of videos)`` augmented copies
-    of distinct videos, drawn from ``seed`` alone. Negative jitter copies only videos long
-    enough for a start in ``start_range`` (inclusive, the report's 10-25) plus ``jitter``
-    frames; each copy's start is uniform over the range, cut to what its video allows."""
+    """(source video, frame order) of ``round(fraction * number of videos)`` (at least one)
+    augmented copies of distinct videos, drawn from ``seed`` alone. Negative jitter copies
+    only videos long enough for a start in ``start_range`` (inclusive, the report's 10-25)
+    plus ``jitter`` frames, and refuses (UserError) when too few are; each copy's start is
+    uniform over the range, cut to what its video allows."""
     if kind == "none":
         return []
     if kind not in AUGMENTS:
@@ -80,8 +83,15 @@ def augmented_orders(
         eligible = np.flatnonzero(lengths >= low + jitter + 1)
     else:
         eligible = np.flatnonzero(lengths >= 2)
+    count = max(1, round(fraction * len(lengths)))
+    if len(eligible) < count:
+        raise UserError(
+            f"obs_augment=negative_jitter asks for {count} copies (augment_fraction {fraction}) "
+            f"but only {len(eligible)} of {len(lengths)} videos have the {low + jitter + 1} "
+            f"frames a copy needs (jitter_start {low} + jitter {jitter} + 1); lower "
+            "jitter_start, jitter or augment_fraction"
+        )
     rng = np.random.default_rng([seed, 7])  # its own stream: other draws stay as they were
-    count = min(round(fraction * len(lengths)), len(eligible))
     chosen = np.sort(rng.choice(eligible, size=count, replace=False))
     orders = []
     for video in chosen.tolist():
