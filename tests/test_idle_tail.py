@@ -104,3 +104,24 @@ def test_cut_is_a_config_value_with_its_own_keys():
 def test_the_control_cuts_after_the_first_rewarded_transition(dataset):
     # the fixture's rewards are 0, 1, 2, ...: transition 1 is the first one rewarded
     assert frames_to_first_reward(dataset) == [3, 3]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("idle_min_frames=60", "none has an idle tail of idle_min_frames=60 frames"),
+    ("idle_fraction=0.001", "none has an idle tail of idle_min_frames=10 frames within "
+                            "idle_fraction=0.001"),
+])  # fmt: skip
+def test_a_cut_that_cuts_nothing_is_refused(dataset, tmp_path, capsys, setting, expected):
+    from videorl.cli import main
+
+    out = tmp_path / "run"
+    # a run that does start is short
+    args = ["train", "--algo", "rlv", "--env", "state-pusher", "--obs-data", str(dataset.path),
+            "--steps", "20", "--no-progress", "--out", str(out), "--set", "obs_cut=idle_tail",
+            setting, "initial_steps=10", "batch_size=8", "obs_batch_size=8", "eval_every=20",
+            "eval_episodes=1"]  # fmt: skip
+    code = main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "obs_cut=idle_tail would cut none of the 2 videos" in err[0] and expected in err[0]
+    assert not out.exists()

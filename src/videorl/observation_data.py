@@ -38,6 +38,15 @@ def load_observation_pool(
         where, fraction, min_frames = request.cut
         keep = (frames_to_keep(ds, fraction, min_frames) if where == "idle_tail"
                 else frames_to_first_reward(ds))  # fmt: skip
+        if list(keep) == list(ds.lengths):
+            why = (f"none has an idle tail of idle_min_frames={min_frames} frames within "
+                   f"idle_fraction={fraction}; raise idle_fraction or lower idle_min_frames"
+                   if where == "idle_tail" else
+                   "no video's groundtruth/ rewards a transition before its last")  # fmt: skip
+            raise UserError(
+                f"obs_cut={where} would cut none of the {len(keep)} videos in {ds.path}: {why}, "
+                "or drop obs_cut"
+            )
         if paired is not None and paired.lengths == ds.lengths:  # else the pool refuses it
             paired = CutVideos(paired, keep)  # cut where the videos they pair with are
         ds = CutVideos(ds, keep)  # in memory: the dataset on disk is never changed
