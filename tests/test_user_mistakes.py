@@ -326,3 +326,22 @@ def test_an_out_of_range_setting_is_named_with_its_value(tmp_path, capsys, algo,
                "--out", out)  # fmt: skip
     assert line == f"videorl: error: {expected}"
     assert not out.exists()
+
+
+# -- 9. one setting given twice on the command line ---------------------------------------
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["train", "--env", "acrobot", "--steps", "10", "--set", "steps=20"],
+         "steps is given twice, as --steps 10 and --set steps=20; keep one"),
+        (["train", "--env", "acrobot", "--set", "steps=10", "steps=20"],
+         "--set steps is given twice; keep one"),
+        (["reward", "train", "--data", "d", "--model", "hold-c", "--steps", "5", "--set",
+          "steps=7"],
+         "steps is given twice, as --steps 5 and --set steps=7; keep one"),
+    ],
+)  # fmt: skip
+def test_a_setting_given_twice_is_refused(tmp_path, capsys, args, expected):
+    out = tmp_path / "D"
+    assert cli(capsys, *args, "--out", out) == f"videorl: error: {expected}"
+    assert not out.exists()

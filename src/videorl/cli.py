@@ -13,7 +13,12 @@ from pathlib import Path
 from videorl.config import apply_overrides
 from videorl.config import parse_set as _parse_set
 from videorl.errors import TrainingDiverged, UserError
-from videorl.train_command import add_config_flags, config_flags, flagged_fields
+from videorl.train_command import (
+    add_config_flags,
+    command_line_values,
+    config_flags,
+    flagged_fields,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -175,9 +180,8 @@ def cmd_reward_train(args: argparse.Namespace) -> int:
     from videorl.rewards.distance_training import train_hold
     from videorl.rewards.hold import HoldConfig
 
-    flags = {f.name: getattr(args, f.name) for _, f, _ in flagged_fields(HoldConfig)}
-    cfg = apply_overrides(HoldConfig(), {k: v for k, v in flags.items() if v is not None})
-    cfg = apply_overrides(cfg, _parse_set(args.set or [])).validate()
+    fields = [f for _, f, _ in flagged_fields(HoldConfig)]
+    cfg = apply_overrides(HoldConfig(), command_line_values(args, fields)).validate()
     summary = train_hold(cfg, args.data, args.out, progress=not args.no_progress)
     best = summary["best"]
     print(f"distance model: {args.out} ({cfg.model}, {cfg.backbone})")

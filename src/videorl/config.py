@@ -366,6 +366,8 @@ def parse_set(pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        if key.strip() in out:
+            raise ConfigError(f"--set {key.strip()} is given twice; keep one")
         out[key.strip()] = value
     return out
 

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from videorl.config import TrainConfig, field_help, load_yaml, parse_set
+from videorl.config import ConfigError, TrainConfig, field_help, load_yaml, parse_set
 from videorl.errors import UserError
 
 
@@ -46,13 +46,24 @@ def add_config_flags(parser: argparse.ArgumentParser, fields) -> None:
 
 
 def given_values(args: argparse.Namespace) -> dict[str, Any]:
-    """What the user asked for: --config YAML < explicit flags < --set KEY=VALUE."""
+    """What the user asked for: the --config YAML, then the command line on top of it. A key
+    given twice on the command line (a flag and --set) is refused, not silently resolved."""
     values: dict[str, Any] = load_yaml(args.config) if args.config else {}
-    for _, f, _ in config_flags():
-        if getattr(args, f.name, None) is not None:
-            values[f.name] = getattr(args, f.name)
-    values.update(parse_set(args.set or []))
-    return values
+    return values | command_line_values(args, [f for _, f, _ in config_flags()])
+
+
+def command_line_values(args: argparse.Namespace, fields) -> dict[str, Any]:
+    """The config values given on the command line: the flags of ``fields`` that were given,
+    and --set KEY=VALUE; a key given both ways is refused naming both."""
+    flags = {f.name: (f.metadata["flag"], getattr(args, f.name)) for f in fields
+             if getattr(args, f.name, None) is not None}  # fmt: skip
+    sets = parse_set(args.set or [])
+    for key in flags.keys() & sets.keys():
+        flag, value = flags[key]
+        raise ConfigError(
+            f"{key} is given twice, as {flag} {value} and --set {key}={sets[key]}; keep one"
+        )
+    return {key: value for key, (_, value) in flags.items()} | sets
 
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
