@@ -79,6 +79,18 @@ def test_a_non_positive_count_is_named(tmp_path, seeds, workers, named):
     assert not (tmp_path / "out").exists()
 
 
+def test_set_must_reach_every_method_it_is_applied_to(tmp_path):
+    path = preset(tmp_path, 100)
+    with pytest.raises(UserError, match="--set lr does not reach method 'sac-lr', which sets lr"):
+        load_sweep(path, {"lr": "0.01"})
+    methods = {"sac": {}, "rlv": {"algo": "rlv", "obs_data": "d"}}
+    with pytest.raises(UserError, match="'c3' is read by .*rlv.*choose the ones it fits"):
+        load_sweep(preset(tmp_path / "b", 100, methods), {"c3": "0.5"})
+    _, _, configs = load_sweep(path, {"gamma": "0.9"})  # a base value: reaches both
+    assert {label: cfg.sac.gamma for label, cfg in configs.items()} == {"sac": 0.9, "sac-lr": 0.9}
+    assert configs["sac-lr"].sac.lr == 0.001
+
+
 def test_shipped_sweep_presets_validate():
     presets = sorted((Path(__file__).parent.parent / "configs" / "sweeps").glob("*.yaml"))
     assert presets

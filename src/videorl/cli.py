@@ -317,7 +317,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per method (default 5)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (1 thread each)")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
-                   help="replace base values of the preset, for every method")  # fmt: skip
+                   help="replace base values of the preset, for every method (each must read "
+                        "the key and not set it itself)")  # fmt: skip
     p.add_argument("--methods", nargs="+", metavar="NAME",
                    help="run only these methods of the preset (default: all)")  # fmt: skip
     p.add_argument("--backend", choices=["local", "ray"], default="local",

@@ -91,12 +91,33 @@ def load_sweep(
         points = [{}] if grid is None else grid_points(grid, f"{path}: method {method!r}")
         for point in points:
             label = grid_label(str(method), point) if point else str(method)
+            unreached = sorted((overrides or {}).keys() & (own.keys() | point.keys()))
+            if unreached:
+                key = unreached[0]
+                raise UserError(
+                    f"{path}: --set {key} does not reach method {label!r}, which sets {key} "
+                    f"itself ({point.get(key, own.get(key))}); change it in the preset, or "
+                    "leave that method out with --methods"
+                )
             try:
                 cfg = make_config({**base, **(overrides or {}), **own, **point})
             except ConfigError as exc:  # add which preset and method the bad key is in
-                raise ConfigError(f"{path}: method {label!r}: {exc}") from None
+                hint = ""
+                if overrides and valid_without_set(base, own, point):
+                    hint = "; --set applies to every method: choose the ones it fits with --methods"
+                raise ConfigError(f"{path}: method {label!r}: {exc}{hint}") from None
             configs[label] = cfg
     return name, out, configs
+
+
+def valid_without_set(base: dict, own: dict, point: dict) -> bool:
+    """Whether a method's config is valid without the command line's --set values (so that
+    they, not the preset, are what it refused)."""
+    try:
+        make_config({**base, **own, **point})
+    except ConfigError:
+        return False
+    return True
 
 
 def check_datasets(path: str | Path, configs: dict[str, TrainConfig]) -> None:
