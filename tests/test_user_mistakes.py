@@ -345,3 +345,9 @@ def test_a_setting_given_twice_is_refused(tmp_path, capsys, args, expected):
     out = tmp_path / "D"
     assert cli(capsys, *args, "--out", out) == f"videorl: error: {expected}"
     assert not out.exists()
+
+
+# -- 10. a run rolled out on a task its networks do not fit -------------------------------
+def test_eval_on_a_task_with_other_observations_is_refused(tiny_run, capsys):
+    line = cli(capsys, "eval", tiny_run, "--env", "state-pusher", "--episodes", "1")
+    assert f"{tiny_run} was trained on acrobot" in line and "observations (5,) and 2-D" in line

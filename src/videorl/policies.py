@@ -31,8 +31,19 @@ def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic
         step = max(snaps)
     elif step not in snaps:
         raise UserError(f"{run.path} has no checkpoint at step {step}; saved: {sorted(snaps)}")
-    agent = make_method(spaces_from_env(env), cfg, torch.device("cpu"))
-    agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
+    spaces = spaces_from_env(env)
+    agent = make_method(spaces, cfg, torch.device("cpu"))
+    try:
+        agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
+    except RuntimeError as exc:  # networks sized for another task's observations or actions
+        if "size mismatch" not in str(exc) and "key(s) in state_dict" not in str(exc):
+            raise
+        kind = " discrete actions" if spaces.discrete else "-D actions"
+        raise UserError(
+            f"{run.path} was trained on {cfg.run.env}, and its networks do not fit this "
+            f"task's observations {spaces.obs_shape} and {spaces.action_dim}{kind}; roll it "
+            f"out on {cfg.run.env} or a task with the same observations and actions"
+        ) from None
     agent.eval()
     return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
 
