@@ -1,6 +1,7 @@
 """`videorl sweep`: methods x seeds, finished runs skipped, interrupted runs resumed."""
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,22 @@ def test_set_must_reach_every_method_it_is_applied_to(tmp_path):
     _, _, configs = load_sweep(path, {"gamma": "0.9"})  # a base value: reaches both
     assert {label: cfg.sac.gamma for label, cfg in configs.items()} == {"sac": 0.9, "sac-lr": 0.9}
     assert configs["sac-lr"].sac.lr == 0.001
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ({"name": "../../elsewhere"}, "name '../../elsewhere'"),
+        ({"methods": {"../sac": {}}}, "run name '../sac'"),
+        ({"methods": {"sac": {"grid": {"demo": ["a/b"]}}}}, "run name 'sac-demo=a/b'"),
+    ],
+)
+def test_names_that_would_leave_the_sweep_folder_are_refused(tmp_path, change, refused):
+    data = {**yaml.safe_load(preset(tmp_path, 100).read_text()), **change}
+    data.pop("out")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(UserError, match=f"{re.escape(refused)} is not a plain folder name"):
+        load_sweep(tmp_path / "bad.yaml")
 
 
 def test_shipped_sweep_presets_validate():

@@ -51,6 +51,17 @@ def grid_label(method: str, point: dict[str, Any]) -> str:
     return "-".join([method, *(f"{k}={fmt(v)}" for k, v in point.items())])
 
 
+def check_folder_name(name: str, what: str, path: str | Path, fix: str = "rename it") -> str:
+    """``name`` if it is one plain folder name (no separator, not hidden), else UserError: a
+    sweep's name and its run names become folders under its output folder."""
+    if not name or name.startswith(".") or "/" in name or "\\" in name:
+        raise UserError(
+            f"{path}: {what} {name!r} is not a plain folder name (no '/', not starting with "
+            f"'.'); {fix}"
+        )
+    return name
+
+
 def load_sweep(
     path: str | Path,
     overrides: dict[str, Any] | None = None,
@@ -72,7 +83,7 @@ def load_sweep(
     base = data.get("base") or {}
     if not isinstance(base, dict):
         raise UserError(f"{path}: 'base' must be a mapping of config keys")
-    name = str(data.get("name") or Path(path).stem)
+    name = check_folder_name(str(data.get("name") or Path(path).stem), "name", path)
     out = Path(data.get("out") or Path("runs") / "sweeps" / name)
     unknown = sorted(set(only or []) - set(map(str, methods)))
     if unknown:
@@ -91,6 +102,8 @@ def load_sweep(
         points = [{}] if grid is None else grid_points(grid, f"{path}: method {method!r}")
         for point in points:
             label = grid_label(str(method), point) if point else str(method)
+            fix = "give each of these values a method of its own" if point else "rename it"
+            check_folder_name(label, "run name", path, fix)
             unreached = sorted((overrides or {}).keys() & (own.keys() | point.keys()))
             if unreached:
                 key = unreached[0]
