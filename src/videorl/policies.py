@@ -33,17 +33,15 @@ def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic
         raise UserError(f"{run.path} has no checkpoint at step {step}; saved: {sorted(snaps)}")
     spaces = spaces_from_env(env)
     agent = make_method(spaces, cfg, torch.device("cpu"))
-    try:
-        agent.load_state_dict(checkpoint.load(snaps[step])["nets"])
-    except RuntimeError as exc:  # networks sized for another task's observations or actions
-        if "size mismatch" not in str(exc) and "key(s) in state_dict" not in str(exc):
-            raise
+    nets, own = checkpoint.load(snaps[step])["nets"], agent.state_dict()
+    if own.keys() != nets.keys() or any(own[k].shape != v.shape for k, v in nets.items()):
         kind = " discrete actions" if spaces.discrete else "-D actions"
         raise UserError(
             f"{run.path} was trained on {cfg.run.env}, and its networks do not fit this "
             f"task's observations {spaces.obs_shape} and {spaces.action_dim}{kind}; roll it "
             f"out on {cfg.run.env} or a task with the same observations and actions"
-        ) from None
+        )
+    agent.load_state_dict(nets)
     agent.eval()
     return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
 

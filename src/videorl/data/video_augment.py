@@ -86,7 +86,7 @@ def augmented_orders(
     count = max(1, round(fraction * len(lengths)))
     if len(eligible) < count:
         raise UserError(
-            f"obs_augment=negative_jitter asks for {count} copies (augment_fraction {fraction}) "
+            f"obs_augment={kind} asks for {count} copies (augment_fraction {fraction}) "
             f"but only {len(eligible)} of {len(lengths)} videos have the {low + jitter + 1} "
             f"frames a copy needs (jitter_start {low} + jitter {jitter} + 1); lower "
             "jitter_start, jitter or augment_fraction"
