@@ -351,3 +351,41 @@ def test_a_setting_given_twice_is_refused(tmp_path, capsys, args, expected):
 def test_eval_on_a_task_with_other_observations_is_refused(tiny_run, capsys):
     line = cli(capsys, "eval", tiny_run, "--env", "state-pusher", "--episodes", "1")
     assert f"{tiny_run} was trained on acrobot" in line and "observations (5,) and 2-D" in line
+
+
+# -- 11. negative seeds: numpy's generators take only integers >= 0 -------------------------
+CONFIG_SEED = "seed must be >= 0, got -1"
+FLAG_SEED = "argument --seed: must be an integer >= 0, got '-1'"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--env", "acrobot", "--seed", "-1"], CONFIG_SEED),
+        (["train", "--env", "acrobot", "--set", "seed=-1"], CONFIG_SEED),
+        (["reward", "train", "--data", "D", "--model", "hold-c", "--seed", "-1"], CONFIG_SEED),
+        (
+            [
+                "collect",
+                "--env",
+                "acrobot",
+                "--policy",
+                "expert",
+                "--episodes",
+                "1",
+                "--seed",
+                "-1",
+            ],
+            FLAG_SEED,
+        ),  # fmt: skip
+        (["eval", "--env", "acrobot", "--policy", "expert", "--seed", "-1"], FLAG_SEED),
+        (["goal", "--env", "visual-pusher", "--seed", "-1"], FLAG_SEED),
+        (["demo", "--seed", "-1"], FLAG_SEED),
+        (["demo", "--steps", "-1"], "steps must be positive, got -1"),
+        (["demo", "--steps", "0"], "steps must be positive, got 0"),
+    ],
+)
+def test_a_negative_seed_or_budget_is_refused_before_writing(tmp_path, capsys, args, expected):
+    out = tmp_path / "out.png"
+    assert expected in cli(capsys, *args, "--out", out)
+    assert not out.exists()

@@ -34,6 +34,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _seed(text: str) -> int:
+    """argparse type of a --seed flag: numpy's generators take only integers >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
 def _fail(message: str) -> int:
     sys.stderr.write(f"videorl: error: {message}\n")
     return 2
@@ -255,7 +266,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=["expert", "random"], help="scripted policy for --env")
     p.add_argument("--episodes", type=int, default=10, help="episodes (default 10)")
     p.add_argument("--video", help="write the rollouts to this .mp4 file")
-    p.add_argument("--seed", type=int, default=0, help="episode seed base (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="episode seed base (default 0)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("envs", help="list the built-in tasks")
@@ -276,7 +287,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         default="robot",
         help="observation domain: robot, recolor, lighting, camera, hand, human",
     )
-    p.add_argument("--seed", type=int, help="seed (default 0); a seed gives identical bytes")
+    p.add_argument("--seed", type=_seed, help="seed (default 0); a seed gives identical bytes")
     p.add_argument("--out", help="dataset folder to create")
     p.add_argument("--preview", metavar="FILE.png", help="write one frame per domain and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -334,7 +345,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("goal", help="render a goal image: a successful expert episode's end")
     p.add_argument("--env", required=True, help="visual task from `videorl envs`")
     p.add_argument("--out", required=True, metavar="GOAL.png", help="PNG file to write")
-    p.add_argument("--seed", type=int, default=0, help="seed of the expert episodes")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the expert episodes")
     p.add_argument("--domain", default="robot", help="observation domain (default robot)")
     p.set_defaults(func=cmd_goal)
 
@@ -359,7 +370,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="RLV vs SAC on acrobot with generated videos (~10 min)")
     p.add_argument("--out", default="runs/demo", help="folder for the demo run")
     p.add_argument("--steps", type=int, default=None, help="override the demo's step budget")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.set_defaults(func=cmd_demo)
     return parser
 

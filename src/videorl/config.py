@@ -94,7 +94,7 @@ class RunConfig:
         require(
             self, "steps eval_every eval_episodes batch_size updates_per_step", positive, "positive"
         )
-        require(self, "initial_steps", non_negative, ">= 0")
+        require(self, "initial_steps seed", non_negative, ">= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.buffer_size is not None and self.buffer_size < self.batch_size:

@@ -28,7 +28,9 @@ THRESHOLD = -80.0
 
 
 def run_demo(out: Path, steps: int | None = None, seed: int = 0) -> int:
-    steps = steps or DEMO_STEPS
+    steps = DEMO_STEPS if steps is None else steps
+    base = dict(env="acrobot", seed=seed, steps=steps, eval_every=2000, eval_episodes=10)
+    make_config(algo="sac", **base)  # a bad --steps or --seed: refused before anything is written
     if out.exists():
         if not ((out / "demo.txt").is_file() or (out / "config.yaml").is_file()):
             raise UserError(f"{out} exists and is not a videorl demo folder; pass another --out")
@@ -40,7 +42,6 @@ def run_demo(out: Path, steps: int | None = None, seed: int = 0) -> int:
     print(f"videorl demo -> {out}\n1/3 collecting 50 observation episodes of acrobot ...")
     collect("acrobot", "expert", 50, data, noise=0.1, seed=seed, progress=True,
             command="videorl demo")  # fmt: skip
-    base = dict(env="acrobot", seed=seed, steps=steps, eval_every=2000, eval_episodes=10)
     runs = {}
     for i, (name, extra) in enumerate([("sac", {}), ("rlv", {"obs_data": str(data)})], start=2):
         print(f"{i}/3 training {name.upper()} on acrobot for {steps} steps (seed {seed}) ...")

@@ -26,7 +26,7 @@ import yaml
 from torch import nn
 
 from videorl import checkpoint
-from videorl.config import ConfigError, apply_overrides, flag, positive, require
+from videorl.config import ConfigError, apply_overrides, flag, non_negative, positive, require
 from videorl.errors import UserError
 from videorl.nets import RESNET_LAYOUTS, ResNet, SmallConvNet
 
@@ -93,6 +93,7 @@ class HoldConfig:
             raise ConfigError("weights are for a ResNet backbone; add --backbone resnet18")
         counts = "history embed_dim seq_len videos_per_batch batch_size steps eval_every"
         require(self, counts, positive, ">= 1")
+        require(self, "seed", non_negative, ">= 0")
         if self.model == "hold-c" and self.history != 1:
             raise ConfigError("history > 1 is for hold-r; HOLD-C embeds single frames")
         if not 0 <= self.pos_window < self.neg_window:
