@@ -389,3 +389,18 @@ def test_a_negative_seed_or_budget_is_refused_before_writing(tmp_path, capsys, a
     out = tmp_path / "out.png"
     assert expected in cli(capsys, *args, "--out", out)
     assert not out.exists()
+
+
+# -- 12. non-finite numbers on the command line ---------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["collect", "--env", "acrobot", "--policy", "expert", "--episodes", "1", "--noise", "nan"],
+        ["collect", "--env", "acrobot", "--policy", "expert", "--episodes", "1", "--noise", "inf"],
+        ["plot", "R", "--threshold", "-80", "nan"],
+    ],
+)
+def test_a_non_finite_flag_value_is_refused(tmp_path, capsys, args):
+    out = tmp_path / "out.png"
+    assert "must be a finite number, got '" in cli(capsys, *args, "--out", out)
+    assert not out.exists()

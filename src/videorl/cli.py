@@ -6,6 +6,7 @@ User mistakes end with one line on stderr and exit code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -34,15 +35,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _seed(text: str) -> int:
-    """argparse type of a --seed flag: numpy's generators take only integers >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+def _number(kind: type, ok, what: str):
+    """An argparse type: ``kind(text)`` if ``ok`` accepts it, else "must be <what>"."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+_seed = _number(int, lambda v: v >= 0, "an integer >= 0")  # numpy seeds are >= 0
+_finite = _number(float, math.isfinite, "a finite number")
 
 
 def _fail(message: str) -> int:
@@ -278,7 +287,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, help="episodes to record")
     p.add_argument(
         "--noise",
-        type=float,
+        type=_finite,
         default=0.0,
         help="perturb the policy: Gaussian std (continuous) or epsilon (discrete)",
     )
@@ -316,7 +325,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--metric", default="eval_return", help="eval_return or eval_success")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=_finite,
         nargs="+",
         metavar="T",
         help="report the first step the mean reaches each T (several = a range)",

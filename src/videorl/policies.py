@@ -70,8 +70,10 @@ def make_policy(
 
     discrete = isinstance(env.action_space, gym.spaces.Discrete)
     n_or_dim = int(env.action_space.n) if discrete else int(env.action_space.shape[0])
-    if noise < 0 or (discrete and noise > 1):
-        raise UserError(f"--noise must be in [0, 1] for discrete actions and >= 0, got {noise}")
+    if not 0 <= noise < float("inf") or (discrete and noise > 1):
+        raise UserError(
+            f"--noise must be in [0, 1] for discrete actions and finite >= 0, got {noise}"
+        )
 
     def random_action():
         if discrete:
