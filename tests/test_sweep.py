@@ -145,3 +145,18 @@ def test_every_preset_the_readme_names_exists():
     root = Path(__file__).parent.parent
     named = set(re.findall(r"configs/[\w/]+\.yaml", (root / "README.md").read_text()))
     assert named and all((root / p).is_file() for p in named), named
+
+
+@pytest.mark.parametrize(
+    ("methods", "overrides"),
+    [
+        ({"sac": {"seed": 3}}, None),
+        ({"sac": {"run": {"seed": 3}}}, None),
+        ({"sac": {"grid": {"seed": [1, 2]}}}, None),
+        ({"sac": {}}, {"run.seed": "3"}),
+    ],
+)
+def test_a_seed_in_the_preset_or_set_is_refused(tmp_path, methods, overrides):
+    """The sweep numbers its runs' seeds; a seed of the preset would be replaced unseen."""
+    with pytest.raises(UserError, match="is given a seed, which the sweep sets"):
+        load_sweep(preset(tmp_path, 100, methods), overrides)

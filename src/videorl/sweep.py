@@ -112,8 +112,15 @@ def load_sweep(
                     f"itself ({point.get(key, own.get(key))}); change it in the preset, or "
                     "leave that method out with --methods"
                 )
+            values = {**base, **(overrides or {}), **own, **point}
+            run_section = values.get("run") if isinstance(values.get("run"), dict) else {}
+            if "seed" in values or "run.seed" in values or "seed" in run_section:
+                raise UserError(
+                    f"{path}: method {label!r} is given a seed, which the sweep sets: its runs "
+                    "are seeds 0..N-1 of --seeds N; remove seed from the preset and --set"
+                )
             try:
-                cfg = make_config({**base, **(overrides or {}), **own, **point})
+                cfg = make_config(values)
             except ConfigError as exc:  # add which preset and method the bad key is in
                 hint = ""
                 if overrides and valid_without_set(base, own, point):
