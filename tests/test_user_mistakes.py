@@ -404,3 +404,20 @@ def test_a_non_finite_flag_value_is_refused(tmp_path, capsys, args):
     out = tmp_path / "out.png"
     assert "must be a finite number, got '" in cli(capsys, *args, "--out", out)
     assert not out.exists()
+
+
+# -- 13. a run started in a folder of other things ------------------------------------------
+def test_train_into_a_dataset_or_a_folder_of_runs_is_refused(tmp_path, capsys, tiny_run):
+    dataset = tmp_path / "data"
+    assert main(["collect", "--env", "acrobot", "--policy", "expert", "--episodes", "1",
+                 "--out", str(dataset), "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    before = sorted(p.name for p in dataset.iterdir())
+    for out in (dataset, tiny_run.parent):
+        line = cli(capsys, "train", "--env", "acrobot", "--steps", "100", "--out", out)
+        assert line.endswith("is a folder of other files, not a run folder; choose a new or "
+                             "empty --out")  # fmt: skip
+    assert sorted(p.name for p in dataset.iterdir()) == before
+    (tmp_path / "empty").mkdir()  # an empty folder is fine
+    assert main(["train", "--env", "acrobot", "--steps", "50", "--out", str(tmp_path / "empty"),
+                 *TINY]) == 0  # fmt: skip

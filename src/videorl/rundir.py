@@ -61,11 +61,19 @@ class RunDir:
         return sorted(found)
 
     def refuse_existing_run(self) -> None:
-        """A fresh start must not write into a folder that already holds a run."""
+        """A fresh start must not write into a folder that already holds a run, nor mix a
+        run into a folder of other things (a dataset, a folder of runs)."""
         if self.metrics.exists() or self.latest.exists():
             raise UserError(
                 f"{self.path} already holds a run; pass --resume to continue it "
                 "or choose another --out"
+            )
+        run_files = {"config.yaml", "checkpoints", "tb", ".lock", ".write_test"}
+        others = self.path.is_dir() and any(p.name not in run_files for p in self.path.iterdir())
+        if others and not self.config.is_file():
+            raise UserError(
+                f"{self.path} is a folder of other files, not a run folder; choose a new or "
+                "empty --out"
             )
 
     def lock(self) -> RunLock:
