@@ -47,6 +47,12 @@ def test_resume_keeps_the_run_length_and_a_finished_run_has_nothing_to_do(tmp_pa
     assert main(["train", "--out", str(run), "--resume", "--steps", "300", "--no-progress"]) == 0
     assert [r["step"] for r in rows(run)][-1] == "300"
     assert yaml.safe_load((run / "config.yaml").read_text())["run"]["steps"] == 300
+    # a length below the step the run has reached cannot be honoured: refused, nothing changes
+    shorter = main(["train", "--out", str(run), "--resume", "--steps", "100"])
+    err = one_line_error(capsys, 2, shorter)
+    assert err.endswith("is already at step 300, and a run is not cut back; pass --steps above "
+                        "300 to extend it")  # fmt: skip
+    assert yaml.safe_load((run / "config.yaml").read_text())["run"]["steps"] == 300
 
 
 def test_resume_refuses_a_flag_that_disagrees_with_the_run(tmp_path, capsys):

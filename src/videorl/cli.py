@@ -71,13 +71,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(config_help())
         return 0
     if args.resume:
-        if not args.out:
-            raise UserError("--resume needs --out RUN_DIR, the run folder to continue")
         cfg, out = tc.resume_config(args.out, tc.given_values(args)), Path(args.out)
-        done = tc.last_checkpoint_step(out)
-        if done is not None and done >= cfg.run.steps:
-            print(f"{out} is at step {done} of its {cfg.run.steps}: nothing to do "
-                  "(pass a larger --steps to extend it)")  # fmt: skip
+        if tc.finished(cfg, out):
             return 0
     else:
         cfg = tc.build_config(args)

@@ -77,12 +77,15 @@ def default_out(cfg: TrainConfig) -> Path:
     return Path("runs") / f"{safe}_{cfg.run.algo}_seed{cfg.run.seed}"
 
 
-def resume_config(out: str | Path, values: dict[str, Any]) -> TrainConfig:
+def resume_config(out: str | Path | None, values: dict[str, Any]) -> TrainConfig:
     """The run's own config.yaml with ``values`` on top; only ``steps`` may differ (it
-    extends or shortens the run), any other disagreement is refused naming the key."""
+    extends the run, or shortens one not yet there), any other disagreement is refused
+    naming the key."""
     from videorl.agents.registry import make_config
     from videorl.rundir import RunDir, config_values
 
+    if not out:
+        raise UserError("--resume needs --out RUN_DIR, the run folder to continue")
     run = RunDir(out)
     if not run.config.is_file():
         raise UserError(
@@ -96,6 +99,21 @@ def last_checkpoint_step(out: str | Path) -> int | None:
 
     steps = [step for step, _ in RunDir(out).snapshots()]
     return max(steps) if steps else None
+
+
+def finished(cfg: TrainConfig, out: Path) -> bool:
+    """Whether the run in ``out`` has reached ``cfg``'s length (then say so); a length below
+    the step it has reached cannot be honoured and is refused."""
+    done = last_checkpoint_step(out)
+    if done is None or done < cfg.run.steps:
+        return False
+    if done > cfg.run.steps:
+        raise UserError(
+            f"--steps {cfg.run.steps}: {out} is already at step {done}, and a run is not cut "
+            f"back; pass --steps above {done} to extend it"
+        )
+    print(f"{out} is finished at step {done}: nothing to do (pass a larger --steps to extend it)")
+    return True
 
 
 def summary(run_path: Path) -> str:
