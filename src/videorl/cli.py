@@ -9,6 +9,7 @@ import argparse
 import math
 import re
 import sys
+import time
 from pathlib import Path
 
 from videorl.config import apply_overrides
@@ -77,8 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         cfg = tc.build_config(args)
         out = Path(args.out) if args.out else tc.default_out(cfg)
+    started = time.monotonic()
     run = train(cfg, out, resume=args.resume, progress=not args.no_progress)
-    print(tc.summary(run.path))
+    print(tc.summary(run.path, time.monotonic() - started))
     return 0
 
 

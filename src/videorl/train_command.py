@@ -116,8 +116,9 @@ def finished(cfg: TrainConfig, out: Path) -> bool:
     return True
 
 
-def summary(run_path: Path) -> str:
-    """What a finished run reached and where its files are."""
+def summary(run_path: Path, wall: float) -> str:
+    """What a finished run reached and where its files are; ``wall``: seconds this command
+    took (a resumed run's metrics.csv also spans the time it was stopped)."""
     from videorl.rundir import read_metrics
 
     rows = read_metrics(run_path)
@@ -125,7 +126,6 @@ def summary(run_path: Path) -> str:
         return f"run folder: {run_path}"
     last = rows[-1]
     best = max(rows, key=lambda r: -math.inf if math.isnan(r["eval_return"]) else r["eval_return"])
-    wall = last["wall_time"] - rows[0]["wall_time"]
 
     def success(row: dict) -> str:
         return "n/a" if math.isnan(row["eval_success"]) else f"{row['eval_success']:.2f}"
