@@ -181,8 +181,12 @@ def test_user_errors_are_one_line_and_leave_nothing(tmp_path):
         import_videos([str(good)], tmp_path / "ds", crop=(40, 0, 16, 16), progress=False)
     with pytest.raises(DatasetError, match="W, H > 0"):
         import_videos([str(good)], tmp_path / "ds", crop=(0, 0, 0, 16), progress=False)
-    with pytest.raises(DatasetError, match="--size"):
-        import_videos([str(good)], tmp_path / "ds", size=0, progress=False)
+    for size in (0, 1, 513):  # 513: a 100000-pixel frame would not fit in memory
+        with pytest.raises(DatasetError, match=f"--size must be .* 2 to 512, got {size}$"):
+            import_videos([str(good)], tmp_path / "ds", size=size, progress=False)
+    with pytest.raises(DatasetError, match="--fps 25 is above the frame rate of .*good.mp4 "
+                                           "\\(10 fps\\), and frames are not made up"):  # fmt: skip
+        import_videos([str(good)], tmp_path / "ds", fps=25, progress=False)
     assert leftovers(tmp_path) == before
     (tmp_path / "taken").mkdir()
     with pytest.raises(DatasetError, match="already exists"):

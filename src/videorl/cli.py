@@ -135,10 +135,6 @@ def cmd_import_videos(args: argparse.Namespace) -> int:
     from videorl.data.dataset import summarize
     from videorl.data.importer import import_videos, parse_crop
 
-    if args.size < 2:
-        raise UserError(f"--size must be at least 2 pixels, got {args.size}")
-    if args.fps is not None and args.fps <= 0:
-        raise UserError(f"--fps must be positive, got {args.fps}")
     crop = parse_crop(args.crop) if args.crop else None
     out, skipped = import_videos(
         args.sources, args.out, size=args.size, crop=crop, fps=args.fps,
@@ -302,9 +298,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("import-videos", help="turn real videos or frame folders into a dataset")
     p.add_argument("sources", nargs="+", metavar="SRC", help="video files or folders of frames")
     p.add_argument("--out", required=True, help="dataset folder to create")
-    p.add_argument("--size", type=int, default=48, help="square frame size (default 48)")
+    p.add_argument("--size", type=int, default=48, help="square frame size, 2 to 512 (default 48)")
     p.add_argument("--crop", metavar="X,Y,W,H", help="crop before resizing, in source pixels")
-    p.add_argument("--fps", type=float, help="subsample to this frame rate (default: keep all)")
+    p.add_argument("--fps", type=float, help="subsample to this rate, <= the videos' (default all)")
     p.add_argument("--task", help="task the videos show (recorded in the manifest)")
     p.add_argument("--domain", help="domain label (default human)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

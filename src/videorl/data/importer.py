@@ -152,8 +152,8 @@ def import_videos(
     A frame folder has no frame rate of its own: with ``fps`` its frames are taken to be at
     that rate (not resampled); without it the dataset records the videos' rate, or 30.
     """
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise DatasetError(f"--size {size!r} must be a positive integer (e.g. 48)")
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or not 2 <= size <= 512:
+        raise DatasetError(f"--size must be a whole number of pixels, 2 to 512, got {size!r}")
     if fps is not None and not (isinstance(fps, int | float) and 0 < fps < float("inf")):
         raise DatasetError(f"--fps {fps!r} must be a positive number")
     if crop is not None:
@@ -186,6 +186,11 @@ def import_videos(
             try:
                 frames, src_fps = _read_input(src, crop, int(size))
                 decoded = len(frames)
+                if fps is not None and src_fps is not None and fps > 1.01 * src_fps:
+                    raise DatasetError(
+                        f"--fps {fps:g} is above the frame rate of {src} ({src_fps:g} fps), and "
+                        f"frames are not made up; pass --fps {src_fps:g} or less, or leave it out"
+                    )
                 if src_fps is not None:
                     frames = subsample(frames, src_fps, fps)
                 if len(frames) < 2:
