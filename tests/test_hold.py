@@ -455,6 +455,14 @@ def test_reward_train_refuses_a_non_empty_out_and_state_data(tmp_path, capsys):
     code, err = run(["reward", "train", "--data", str(states), "--model", "hold-r", "--out",
                      str(tmp_path / "m")], capsys)  # fmt: skip
     assert code == 2 and "image datasets" in err and not (tmp_path / "m").exists()
+    # one dataset twice (another spelling of its path): its videos on both sides of the split
+    code, err = run(["reward", "train", "--data", str(data), f"{tmp_path}/./d/", "--model",
+                     "hold-c", "--out", str(tmp_path / "m")], capsys)  # fmt: skip
+    assert (
+        code == 2
+        and err.endswith("twice; give each dataset once")
+        and not (tmp_path / "m").exists()
+    )
 
 
 def test_cli_train_then_eval_end_to_end(tmp_path):

@@ -30,6 +30,10 @@ def load_videos(paths: Sequence[str | Path]) -> tuple[list[np.ndarray], dict[str
 
     videos: list[np.ndarray] = []
     shape, fps, tasks = None, [], []
+    resolved = [Path(p).resolve() for p in paths]
+    twice = next((p for p, r in zip(paths, resolved) if resolved.count(r) > 1), None)
+    if twice is not None:  # its videos would sit on both sides of the held-out split
+        raise DistanceModelError(f"--data names {twice} twice; give each dataset once")
     for path in paths:
         ds = VideoDataset(path)
         if ds.kind != "frames":
