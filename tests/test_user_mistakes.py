@@ -421,3 +421,15 @@ def test_train_into_a_dataset_or_a_folder_of_runs_is_refused(tmp_path, capsys, t
     (tmp_path / "empty").mkdir()  # an empty folder is fine
     assert main(["train", "--env", "acrobot", "--steps", "50", "--out", str(tmp_path / "empty"),
                  *TINY]) == 0  # fmt: skip
+
+
+# -- 14. a key written twice in a YAML file (PyYAML would keep the last) ---------------------
+def test_a_key_written_twice_in_a_preset_is_refused(tmp_path, capsys):
+    preset = tmp_path / "p.yaml"
+    preset.write_text("lr: 0.001\ngamma: 0.9\nlr: 0.0001\n")
+    line = cli(capsys, "train", "--env", "acrobot", "--config", preset, "--out", tmp_path / "D")
+    assert line.endswith("is not valid YAML (key 'lr' is written twice, on line 3)")
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nbase: {env: acrobot}\nmethods:\n  a: {algo: sac}\n  a: {}\n")
+    assert "key 'a' is written twice, on line 5" in cli(capsys, "sweep", sweep)
+    assert not (tmp_path / "D").exists()

@@ -372,6 +372,17 @@ def parse_set(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [(self.construct_object(k, deep=deep), k.start_mark) for k, _ in node.value]
+        for i, (key, mark) in enumerate(keys):
+            if any(key == other for other, _ in keys[:i]):
+                raise yaml.YAMLError(f"key {key!r} is written twice, on line {mark.line + 1}")
+        return super().construct_mapping(node, deep)
+
+
 def load_yaml(path: str | Path, what: str = "--config") -> dict[str, Any]:
     """Read a YAML preset into a dict, or raise ConfigError naming the file; ``what`` names
     what the file is for in the hint (the flag, or e.g. "the sweep preset")."""
@@ -381,7 +392,7 @@ def load_yaml(path: str | Path, what: str = "--config") -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; pass a YAML file as {what}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), _UniqueKeyLoader) or {}
     except (UnicodeDecodeError, OSError) as exc:
         why = "is not a text (YAML) file" if isinstance(exc, ValueError) else "cannot be read"
         raise ConfigError(f"{path} {why}; pass a YAML file as {what}") from None
