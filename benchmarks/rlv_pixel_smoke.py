@@ -19,7 +19,7 @@ from pathlib import Path
 
 from videorl.agents.registry import make_config
 from videorl.collect import collect
-from videorl.config import load_yaml
+from videorl.config_text import load_yaml
 from videorl.rundir import read_metrics
 from videorl.sweep import load_sweep
 from videorl.train import train

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from videorl.agents.registry import METHODS, SHARED, config_help, make_config
-from videorl.config import ConfigError, field_help, load_yaml, parse_set
+from videorl.config import ConfigError, field_help
+from videorl.config_text import load_yaml, parse_set
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 

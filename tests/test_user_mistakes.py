@@ -19,6 +19,7 @@ import torch
 import yaml
 
 from videorl.cli import main
+from videorl.config import WIDTHS
 
 TINY = ["--set", "eval_every=50", "eval_episodes=1", "initial_steps=20", "batch_size=16",
         "hidden=[16]", "threads=1", "--no-progress"]  # fmt: skip
@@ -307,7 +308,11 @@ def test_subprocess_error_is_one_line(tmp_path):
     [
         ("sac", "init_alpha=-1", "init_alpha must be positive, got -1.0"),
         ("sac", "lr=0", "lr must be positive, got 0.0"),
-        ("sac", "hidden=[]", "hidden must be a non-empty list, got []"),
+        ("sac", "hidden=[]", f"hidden must be {WIDTHS}, got []"),
+        ("sac", "hidden=[64,0]", f"hidden must be {WIDTHS}, got [64, 0]"),
+        ("rlv", "disc_hidden=[0]", f"disc_hidden must be {WIDTHS}, got [0]"),
+        ("bco", "inverse_hidden=[-8]", f"inverse_hidden must be {WIDTHS}, got [-8]"),
+        ("ilpo", "embed_hidden=[0]", f"embed_hidden must be {WIDTHS}, got [0]"),
         ("rlv", "disc_lr=0", "disc_lr must be positive, got 0.0"),
         ("rlv", "c2=-1", "c2 must be >= 0, got -1.0"),
         ("rlv", "idle_fraction=1", "idle_fraction must be in (0, 1), got 1.0"),

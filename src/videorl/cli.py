@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from videorl.config import apply_overrides
-from videorl.config import parse_set as _parse_set
+from videorl.config_text import parse_set as _parse_set
 from videorl.errors import TrainingDiverged, UserError
 from videorl.train_command import (
     add_config_flags,

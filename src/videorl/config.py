@@ -16,7 +16,6 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -43,6 +42,13 @@ def positive(value: Any) -> bool:
 
 def non_negative(value: Any) -> bool:
     return value >= 0
+
+
+def layer_widths(value: Any) -> bool:
+    return bool(value) and all(width > 0 for width in value)
+
+
+WIDTHS = "a non-empty list of positive layer widths"
 
 
 def flag(default: Any, name: str, **argparse_options: Any) -> Any:
@@ -153,7 +159,7 @@ class SACConfig:
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be fp32 or bf16, got {self.precision!r}")
         require(self, "aug_pad", non_negative, ">= 0")
-        require(self, "hidden pixel_hidden conv_channels", bool, "a non-empty list")
+        require(self, "hidden pixel_hidden conv_channels", layer_widths, WIDTHS)
 
 
 @dataclass
@@ -357,48 +363,3 @@ def apply_overrides(section: Any, values: dict[str, Any]) -> Any:
             raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(valid))}")
     updates = {k: coerce(type(section), k, v) for k, v in values.items()}
     return dataclasses.replace(section, **updates)
-
-
-def parse_set(pairs: list[str]) -> dict[str, str]:
-    """Parse ``KEY=VALUE`` strings from the command line."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
-        if key.strip() in out:
-            raise ConfigError(f"--set {key.strip()} is given twice; keep one")
-        out[key.strip()] = value
-    return out
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        keys = [(self.construct_object(k, deep=deep), k.start_mark) for k, _ in node.value]
-        for i, (key, mark) in enumerate(keys):
-            if any(key == other for other, _ in keys[:i]):
-                raise yaml.YAMLError(f"key {key!r} is written twice, on line {mark.line + 1}")
-        return super().construct_mapping(node, deep)
-
-
-def load_yaml(path: str | Path, what: str = "--config") -> dict[str, Any]:
-    """Read a YAML preset into a dict, or raise ConfigError naming the file; ``what`` names
-    what the file is for in the hint (the flag, or e.g. "the sweep preset")."""
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder; pass a YAML file as {what}")
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; pass a YAML file as {what}")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), _UniqueKeyLoader) or {}
-    except (UnicodeDecodeError, OSError) as exc:
-        why = "is not a text (YAML) file" if isinstance(exc, ValueError) else "cannot be read"
-        raise ConfigError(f"{path} {why}; pass a YAML file as {what}") from None
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"config file {path} is not valid YAML ({first})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of key: value")
-    return data

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from videorl.agents.registry import make_config
-from videorl.config import ConfigError, TrainConfig, load_yaml
+from videorl.config import ConfigError, TrainConfig
+from videorl.config_text import load_yaml
 from videorl.errors import UserError
 from videorl.sweep_jobs import Job, plan, run_job, run_state, summary_table
 

@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from videorl.config import ConfigError, TrainConfig, field_help, load_yaml, parse_set
+from videorl.config import ConfigError, TrainConfig, field_help
+from videorl.config_text import load_yaml, parse_set
 from videorl.errors import UserError
 
 

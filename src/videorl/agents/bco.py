@@ -45,10 +45,12 @@ from videorl.agents.common import (
     inverse_loss,
 )
 from videorl.config import (
+    WIDTHS,
     ConfigError,
     RunConfig,
     TrainConfig,
     items,
+    layer_widths,
     non_negative,
     positive,
     require,
@@ -81,7 +83,7 @@ class BCOConfig:
         require(self, "round_steps", non_negative, ">= 0")
         require(self, "inverse_steps bc_steps inverse_lr policy_lr", positive, "positive")
         require(self, "action_bins", lambda v: v >= 2, ">= 2")
-        require(self, "inverse_hidden policy_hidden", bool, "a non-empty list")
+        require(self, "inverse_hidden policy_hidden", layer_widths, WIDTHS)
         if cfg.run.initial_steps < max(cfg.run.batch_size, 1):
             raise ConfigError(
                 f"bco fits its inverse model on the random phase's transitions: initial_steps "

@@ -34,7 +34,7 @@ from torch import nn
 
 from videorl.agents.base import OBSERVATIONS, ROBOT, Method, Spaces, UpdateInputs
 from videorl.agents.common import action_classes, class_action, classes_of
-from videorl.config import TrainConfig, items, positive, require
+from videorl.config import WIDTHS, TrainConfig, items, layer_widths, positive, require
 
 
 @dataclass
@@ -64,7 +64,7 @@ class ILPOConfig:
         require(self, "latents action_bins", lambda v: v >= 2, ">= 2")
         require(self, "latent_steps latent_lr remap_lr", positive, "positive")
         require(self, "explore", lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
-        require(self, "embed_hidden generator_hidden remap_hidden", bool, "a non-empty list")
+        require(self, "embed_hidden generator_hidden remap_hidden", layer_widths, WIDTHS)
 
 
 def leaky_mlp(in_dim: int, widths: list[int], out_dim: int | None = None) -> nn.Sequential:

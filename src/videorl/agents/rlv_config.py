@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from videorl.config import (
     NEEDS_GOAL,
+    WIDTHS,
     ConfigError,
     TrainConfig,
     flag,
     is_learned,
     items,
+    layer_widths,
     non_negative,
     positive,
     require,
@@ -104,7 +106,7 @@ class RLVConfig:
                 raise ConfigError(
                     f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
                 )
-        require(self, "inverse_hidden disc_hidden", bool, "a non-empty list")
+        require(self, "inverse_hidden disc_hidden", layer_widths, WIDTHS)
         if is_learned(self.obs_rewards) and not cfg.reward.goal:
             raise ConfigError(NEEDS_GOAL)
         require(self, "idle_fraction", lambda v: 0 < v < 1, "in (0, 1)")
