@@ -313,6 +313,8 @@ def test_subprocess_error_is_one_line(tmp_path):
         ("rlv", "disc_hidden=[0]", f"disc_hidden must be {WIDTHS}, got [0]"),
         ("bco", "inverse_hidden=[-8]", f"inverse_hidden must be {WIDTHS}, got [-8]"),
         ("ilpo", "embed_hidden=[0]", f"embed_hidden must be {WIDTHS}, got [0]"),
+        ("rnd", "rnd_hidden=[0]", f"rnd_hidden must be {WIDTHS}, got [0]"),
+        ("rnd", "rnd_dim=0", "rnd_dim must be positive, got 0"),
         ("rlv", "disc_lr=0", "disc_lr must be positive, got 0.0"),
         ("rlv", "c2=-1", "c2 must be >= 0, got -1.0"),
         ("rlv", "idle_fraction=1", "idle_fraction must be in (0, 1), got 1.0"),
@@ -325,7 +327,7 @@ def test_subprocess_error_is_one_line(tmp_path):
 def test_an_out_of_range_setting_is_named_with_its_value(tmp_path, capsys, algo, setting,
                                                          expected):  # fmt: skip
     env = "visual-pusher" if algo == "rlmu" else "acrobot"
-    videos = [] if algo == "sac" else ["--obs-data", tmp_path / "videos"]
+    videos = [] if algo in ("sac", "rnd") else ["--obs-data", tmp_path / "videos"]
     out = tmp_path / "D"
     line = cli(capsys, "train", "--algo", algo, "--env", env, *videos, "--set", setting,
                "--out", out)  # fmt: skip

@@ -25,7 +25,16 @@ from torch import nn
 from videorl.agents.base import Spaces, UpdateInputs
 from videorl.agents.common import adam
 from videorl.agents.sac import SAC, SAC_METRICS
-from videorl.config import ConfigError, SACConfig, TrainConfig, items
+from videorl.config import (
+    WIDTHS,
+    SACConfig,
+    TrainConfig,
+    items,
+    layer_widths,
+    non_negative,
+    positive,
+    require,
+)
 from videorl.nets import ConvEncoder, mlp
 
 
@@ -43,8 +52,9 @@ class RNDConfig:
     """whitened observations are clipped to [-obs_clip, obs_clip] (RND Sec. 2.4: 5)"""
 
     def validate(self, cfg: TrainConfig) -> None:
-        if self.intrinsic_weight < 0 or self.obs_clip <= 0 or self.rnd_dim < 1:
-            raise ConfigError("intrinsic_weight must be >= 0, obs_clip > 0 and rnd_dim >= 1")
+        require(self, "intrinsic_weight", non_negative, ">= 0")
+        require(self, "obs_clip rnd_dim", positive, "positive")
+        require(self, "rnd_hidden", layer_widths, WIDTHS)
 
 
 class RunningMoments(nn.Module):
