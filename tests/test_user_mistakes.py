@@ -440,3 +440,19 @@ def test_a_key_written_twice_in_a_preset_is_refused(tmp_path, capsys):
     sweep.write_text("name: s\nbase: {env: acrobot}\nmethods:\n  a: {algo: sac}\n  a: {}\n")
     assert "key 'a' is written twice, on line 5" in cli(capsys, "sweep", sweep)
     assert not (tmp_path / "D").exists()
+
+
+# -- 15. a renderer MuJoCo cannot use ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("gl", "expected"),
+    [("bogus", "MUJOCO_GL=bogus is not a renderer"), ("glfw", "glfw needs a display")],
+)
+def test_an_unusable_mujoco_gl_is_one_line(tmp_path, gl, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "PYOPENGL_PLATFORM")}
+    res = subprocess.run([sys.executable, "-m", "videorl.cli", "collect", "--env", "visual-pusher",
+                          "--policy", "expert", "--episodes", "1", "--out", str(tmp_path / "D")],
+                         capture_output=True, text=True, env={**env, "MUJOCO_GL": gl})  # fmt: skip
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1 and lines[0].startswith("videorl: error: ")
+    assert expected in lines[0] and lines[0].endswith("or set egl or osmesa")
+    assert not (tmp_path / "D").exists()

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from videorl.errors import UserError
+
 _EGL_LIBRARIES = ("libEGL.so.1", "libEGL.so")
 
 
@@ -46,6 +48,10 @@ def _egl_usable() -> bool:
     return False
 
 
+GL_BACKENDS = ("egl", "osmesa", "glfw")
+GL_FIX = "unset MUJOCO_GL (videorl picks egl with a GPU, osmesa without) or set egl or osmesa"
+
+
 def configure_gl_backend() -> str:
     """Choose MuJoCo's offscreen GL backend and return it; a user's settings always win.
 
@@ -61,6 +67,10 @@ def configure_gl_backend() -> str:
     if not backend:
         backend = "egl" if _egl_usable() else "osmesa"
         os.environ["MUJOCO_GL"] = backend
+    if backend not in GL_BACKENDS:
+        raise UserError(f"MUJOCO_GL={os.environ['MUJOCO_GL']} is not a renderer; {GL_FIX}")
+    if backend == "glfw" and not os.environ.get("DISPLAY"):
+        raise UserError(f"MUJOCO_GL=glfw needs a display, and DISPLAY is not set; {GL_FIX}")
     if backend in ("egl", "osmesa"):
         os.environ.setdefault("PYOPENGL_PLATFORM", backend)
     os.environ.setdefault("LP_NUM_THREADS", "1")
@@ -237,7 +247,14 @@ class SawyerRenderer:
             vis = self._model.vis.global_
             vis.offwidth = max(vis.offwidth, size)
             vis.offheight = max(vis.offheight, size)
-            renderer = mujoco.Renderer(self._model, height=size, width=size)
+            try:
+                renderer = mujoco.Renderer(self._model, height=size, width=size)
+            except (mujoco.FatalError, RuntimeError, OSError) as exc:  # no usable GL context
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise UserError(
+                    f"cannot render with MUJOCO_GL={os.environ.get('MUJOCO_GL')} ({first}); "
+                    f"{GL_FIX}"
+                ) from None
             self._apply_scene_flags(renderer)
             self._renderers[size] = renderer
         return renderer
