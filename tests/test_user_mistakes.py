@@ -39,6 +39,13 @@ def cli(capsys, *args) -> str:
     return lines[0]
 
 
+def collected(out: Path, env: str = "acrobot", policy: str = "expert", episodes: int = 2) -> Path:
+    """A small dataset made with ``videorl collect``."""
+    assert main(["collect", "--env", env, "--policy", policy, "--episodes", str(episodes),
+                 "--out", str(out), "--no-progress"]) == 0  # fmt: skip
+    return out
+
+
 class RunsCode:
     """Unpickling this calls os.mkdir(marker): a pickle that carries code."""
 
@@ -253,9 +260,7 @@ def test_learned_reward_on_a_state_task(tmp_path, capsys, goal_png):
 
 
 def test_learned_obs_reward_on_a_state_task(tmp_path, capsys, goal_png):
-    data = tmp_path / "data"
-    assert main(["collect", "--env", "state-pusher", "--policy", "random", "--episodes", "2",
-                 "--out", str(data), "--no-progress"]) == 0  # fmt: skip
+    data = collected(tmp_path / "data", "state-pusher", "random")
     capsys.readouterr()
     out = tmp_path / "run"
     line = cli(capsys, "train", "--env", "state-pusher", "--algo", "rlv", "--obs-data", data,
@@ -279,8 +284,7 @@ def test_written_files_honour_the_umask(tmp_path, capsys, monkeypatch):
     old = os.umask(0o022)
     try:
         assert main(["train", "--env", "acrobot", "--steps", "100", "--out", "RUN", *TINY]) == 0
-        assert main(["collect", "--env", "acrobot", "--policy", "expert", "--episodes", "2",
-                     "--out", "DATA", "--no-progress"]) == 0  # fmt: skip
+        collected(Path("DATA"))
         assert main(["eval", "RUN", "--episodes", "1", "--video", "V.mp4"]) == 0
     finally:
         os.umask(old)
@@ -415,9 +419,7 @@ def test_a_non_finite_flag_value_is_refused(tmp_path, capsys, args):
 
 # -- 13. a run started in a folder of other things ------------------------------------------
 def test_train_into_a_dataset_or_a_folder_of_runs_is_refused(tmp_path, capsys, tiny_run):
-    dataset = tmp_path / "data"
-    assert main(["collect", "--env", "acrobot", "--policy", "expert", "--episodes", "1",
-                 "--out", str(dataset), "--no-progress"]) == 0  # fmt: skip
+    dataset = collected(tmp_path / "data", episodes=1)
     capsys.readouterr()
     before = sorted(p.name for p in dataset.iterdir())
     for out in (dataset, tiny_run.parent):
