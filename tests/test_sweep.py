@@ -160,3 +160,19 @@ def test_a_seed_in_the_preset_or_set_is_refused(tmp_path, methods, overrides):
     """The sweep numbers its runs' seeds; a seed of the preset would be replaced unseen."""
     with pytest.raises(UserError, match="is given a seed, which the sweep sets"):
         load_sweep(preset(tmp_path, 100, methods), overrides)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_run_that_fails_does_not_stop_the_others(tmp_path, capsys, workers):
+    """One run's error is printed when it happens; the other runs go on, and the sweep then
+    raises that error (the CLI's one line)."""
+    sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
+    path = preset(tmp_path, 200)
+    latest = tmp_path / "out" / "sac" / "seed0" / "checkpoints" / "latest.pt"
+    latest.write_bytes(latest.read_bytes()[:100])  # its resume to 200 steps will fail
+    capsys.readouterr()
+    with pytest.raises(UserError, match="latest.pt"):
+        sweep(path, seeds=1, workers=workers)
+    out = capsys.readouterr().out
+    assert "  failed: sac/seed0: " in out and "  done: sac-lr/seed0 at step 200" in out
+    assert last_step(tmp_path / "out" / "sac-lr" / "seed0") == 200

@@ -22,9 +22,9 @@ every dataset checked, before anything starts.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -161,18 +161,30 @@ def check_datasets(path: str | Path, configs: dict[str, TrainConfig]) -> None:
                 )
 
 
-def run_locally(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
-    """Summary rows of ``jobs`` run here, one by one or on a pool of ``workers`` processes,
-    printing a line as each ends."""
-    with contextlib.ExitStack() as stack:
-        if workers == 1:
-            done = map(run_job, jobs)
-        else:
-            pool = stack.enter_context(ProcessPoolExecutor(workers))
-            done = (f.result() for f in as_completed([pool.submit(run_job, j) for j in jobs]))
-        for row in done:
-            print(f"  done: {row['run']} at step {row['step']}", flush=True)
-            yield row
+def run_locally(jobs: list[Job], workers: int) -> tuple[list[dict[str, Any]], list[Exception]]:
+    """Run ``jobs`` here, one by one or on a pool of ``workers`` processes, printing a line as
+    each ends; returns the summary rows of the runs that ended and the errors of those that
+    failed. A failed run does not stop the others (as on Ray)."""
+    rows, failed = [], []
+
+    def finish(job: Job, result: Callable[[], dict[str, Any]]) -> None:
+        try:
+            rows.append(result())
+        except Exception as exc:  # its message now, the error itself after the other runs
+            failed.append(exc)
+            print(f"  failed: {job.label}/seed{job.seed}: {str(exc).splitlines()[0]}", flush=True)
+            return
+        print(f"  done: {rows[-1]['run']} at step {rows[-1]['step']}", flush=True)
+
+    if workers == 1:
+        for job in jobs:
+            finish(job, functools.partial(run_job, job))
+        return rows, failed
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {pool.submit(run_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            finish(futures[future], future.result)
+    return rows, failed
 
 
 def sweep(
@@ -213,9 +225,9 @@ def sweep(
 
         rows, failed = run_on_ray(todo, out)
     else:
-        rows, failed = list(run_locally(todo, workers)), []
+        rows, failed = run_locally(todo, workers)
     if rows:
         print(summary_table(rows))
     if failed:
-        raise failed[0]  # after every other run has ended (Ray); the CLI prints one line
+        raise failed[0]  # after every other run has ended; the CLI prints one line
     return out, [job.run for job in jobs]
