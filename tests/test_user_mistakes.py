@@ -240,6 +240,14 @@ def test_eval_video_to_an_unwritable_path(tmp_path, capsys):
         assert "cannot write" in line and str(target) in line and "--video" in line
 
 
+def test_reward_eval_json_to_an_unwritable_path(tmp_path, capsys):
+    for target in [*unwritable_targets(tmp_path, "s.json"), tmp_path]:
+        # the model folder does not exist: the check on --json must come first
+        line = cli(capsys, "reward", "eval", tmp_path / "no-model", "--data", tmp_path,
+                   "--json", target)  # fmt: skip
+        assert "cannot write --json" in line and str(target) in line
+
+
 # -- 5. learned rewards on a state task ------------------------------------------------------
 @pytest.fixture()
 def goal_png(tmp_path) -> Path:

@@ -208,10 +208,13 @@ def cmd_reward_train(args: argparse.Namespace) -> int:
 def cmd_reward_eval(args: argparse.Namespace) -> int:
     import json
 
+    from videorl.atomic import check_writable, write_text
     from videorl.rewards.distance_data import load_videos
     from videorl.rewards.distance_metrics import evaluate_model
     from videorl.rewards.hold import load_distance_model
 
+    if args.json:
+        check_writable(args.json, "--json")
     model = load_distance_model(args.model_dir)
     videos, info = load_videos(args.data)
     model.check_image_shape(tuple(info["image_shape"]), "--data")
@@ -226,9 +229,8 @@ def cmd_reward_eval(args: argparse.Namespace) -> int:
         print(f"  mse                 {scores['mse']:.1f}  (frames^2)")
         print(f"  mean error          {scores['mean_error']:.2f} frames{seconds}")
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"model": str(args.model_dir), "data": list(map(str, args.data)), **scores})
-        )
+        data = list(map(str, args.data))
+        write_text(args.json, json.dumps({"model": str(args.model_dir), "data": data, **scores}))
     return 0
 
 
