@@ -248,6 +248,23 @@ def test_reward_eval_json_to_an_unwritable_path(tmp_path, capsys):
         assert "cannot write --json" in line and str(target) in line
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["goal", "--env", "visual-pusher", "--out", "/proc/g.png"], "cannot write --out"),
+        (["collect", "--env", "visual-pusher", "--preview", "/proc/p.png"], "cannot write --prev"),
+        (["demo", "--out", "/proc/videorl-demo"], "cannot create --out /proc/videorl-demo ("),
+        (["sweep", "PRESET"], "cannot create the preset's sweep folder /proc/videorl-sweep ("),
+    ],
+)
+def test_outputs_under_an_unwritable_folder(tmp_path, capsys, args, expected):
+    preset = tmp_path / "s.yaml"
+    preset.write_text("name: s\nout: /proc/videorl-sweep\nbase: {env: acrobot}\n"
+                      "methods: {a: {algo: sac}}\n")  # fmt: skip
+    args = [str(preset) if a == "PRESET" else a for a in args]
+    assert expected in cli(capsys, *args)
+
+
 # -- 5. learned rewards on a state task ------------------------------------------------------
 @pytest.fixture()
 def goal_png(tmp_path) -> Path:

@@ -73,6 +73,17 @@ def check_writable(path: str | Path, flag: str) -> Path:
     raise UserError(f"cannot write {flag} {path}: {reason}; choose a path in a writable folder")
 
 
+def make_folder(path: str | Path, what: str) -> Path:
+    """``mkdir -p path``, or a UserError naming ``what`` the folder is (a flag) and why."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create {what} {path} ({exc.strerror}); choose a folder you can write to"
+        ) from None
+    return Path(path)
+
+
 def staging_dir(target: str | Path) -> Path:
     """A new empty folder next to ``target`` in which to build it; ``publish_dir`` renames
     it into place once complete (a dataset folder appears whole or not at all)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from videorl.atomic import check_writable
 from videorl.errors import UserError
 from videorl.policies import make_policy
 from videorl.rollout import episode_seed, make_env, to_env_action
@@ -94,6 +95,7 @@ def preview(env_name: str, path: str | Path, seed: int = 0) -> Path:
     """One frame per observation domain side by side, as a PNG."""
     from videorl.envs.preview import preview_domains
 
+    check_writable(path, "--preview")
     return preview_domains(env_name, path, seed=seed, steps=20)
 
 
@@ -108,8 +110,7 @@ def render_goal(
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out must name a .png file, got {out}")
-    if not out.parent.is_dir():
-        raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
+    check_writable(out, "--out")
     env = make_env(env_name, domain=domain)
     try:
         if not (env.observation_space.dtype == np.uint8 and len(env.observation_space.shape) == 3):

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from videorl.agents.registry import make_config
+from videorl.atomic import make_folder
 from videorl.collect import collect
 from videorl.errors import UserError
 from videorl.plot import ascii_curve, compare_runs, format_table
@@ -35,7 +36,7 @@ def run_demo(out: Path, steps: int | None = None, seed: int = 0) -> int:
         if not ((out / "demo.txt").is_file() or (out / "config.yaml").is_file()):
             raise UserError(f"{out} exists and is not a videorl demo folder; pass another --out")
         shutil.rmtree(out)  # a previous demo: start afresh
-    out.mkdir(parents=True)
+    make_folder(out, "--out")
     (out / "demo.txt").write_text("videorl demo output; `videorl demo` replaces this folder\n")
 
     data = out / "acrobot-observations"

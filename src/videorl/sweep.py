@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from videorl.agents.registry import make_config
+from videorl.atomic import make_folder
 from videorl.config import ConfigError, TrainConfig
 from videorl.config_text import load_yaml
 from videorl.errors import UserError
@@ -219,7 +220,7 @@ def sweep(
     todo = [j for j in jobs if run_state(j.run, j.cfg.run.steps) != "finished"]
     print(f"sweep {name}: {len(configs)} method(s) x {seeds} seed(s) -> {out} "
           f"({len(jobs) - len(todo)} finished, {len(todo)} to run, {backend})")  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "the preset's sweep folder")
     if backend == "ray":
         from videorl.sweep_ray import run_on_ray
 

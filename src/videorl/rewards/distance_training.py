@@ -100,7 +100,7 @@ def train_hold(
         "best": None,
     }
     made = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    atomic.make_folder(out, "--out")
     try:
         columns = ["step", "train_loss", "spearman", "misclassification", "hinge"]
         if cfg.model == "hold-r":
