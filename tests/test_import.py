@@ -296,3 +296,13 @@ def test_folder_videos_in_natural_order_and_other_files_ignored(tmp_path):
     assert skipped == []
     assert ds.lengths == [2, 3]  # v2 before v10
     assert ds.manifest.episode_names == [str(videos / "v2.mp4"), str(videos / "v10.mp4")]
+
+
+def test_eval_video_of_odd_sized_frames_gains_an_edge_row_and_column(tmp_path):
+    from videorl.evaluate import write_video as write_eval_video
+
+    frames = [red_on_blue(1, size=16)[0][:15, :13] for _ in range(3)]  # 15 x 13: both odd
+    write_eval_video(frames, tmp_path / "odd.mp4")
+    back, fps = read_video(tmp_path / "odd.mp4")
+    assert back.shape == (3, 16, 14, 3) and fps == 20
+    assert not list(tmp_path.glob(".*"))  # written atomically: no temporary file left

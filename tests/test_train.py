@@ -147,7 +147,7 @@ def test_batch_size_comes_from_config(tmp_path, monkeypatch):
 
 
 def test_eval_replays_the_latest_checkpoint_to_video(tmp_path):
-    import imageio.v2 as imageio
+    from videorl.data.video_io import read_video
 
     run = train(
         make_config(env="state-pusher", **{**TINY, "steps": 200}), tmp_path / "r", progress=False
@@ -160,7 +160,8 @@ def test_eval_replays_the_latest_checkpoint_to_video(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "at step 200" in res.stdout and "success rate" in res.stdout
-    frames = imageio.mimread(video, memtest=False)
+    frames, fps = read_video(video)
+    assert fps == 20
     assert len(frames) == 2 * 101  # reset frame + one per step, for each 100-step episode
     assert frames[0].shape == (128, 128, 3)
     assert np.ptp(np.asarray(frames[0])) > 0  # not a blank image

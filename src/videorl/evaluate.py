@@ -35,11 +35,15 @@ def _check_renders(env) -> None:
 
 
 def write_video(frames: list[np.ndarray], path: Path, fps: int = 20) -> None:
-    """Write RGB frames to an mp4, atomically."""
-    import imageio.v2 as imageio
+    """Write RGB frames to an mp4, atomically; an odd width or height (H.264 needs even ones)
+    gains one repeated edge row or column."""
+    from videorl.data.video_io import write_video as encode
 
+    clip = np.stack(frames)
+    h, w = clip.shape[1:3]
+    clip = np.pad(clip, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
     with atomic_path(path) as tmp:
-        imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
+        encode(tmp, clip, fps=fps)
 
 
 def evaluate_command(
