@@ -13,34 +13,6 @@ from videorl.errors import UserError
 from videorl.rundir import RunDir, flat_config, read_metrics
 
 
-def plot_learning_curve(run_dir: str | Path, out_png: str | Path, title: str = "") -> Path:
-    """Eval return (and success rate if reported) against environment steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = read_metrics(run_dir)
-    steps = [r["step"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
-    ax.plot(steps, [r["eval_return"] for r in rows], marker="o", label="eval return")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("mean eval return")
-    ax.grid(alpha=0.3)
-    success = [r["eval_success"] for r in rows]
-    if any(not math.isnan(s) for s in success):
-        ax2 = ax.twinx()
-        ax2.plot(steps, success, color="tab:green", ls="--", label="success rate")
-        ax2.set_ylim(-0.05, 1.05)
-        ax2.set_ylabel("success rate")
-    ax.set_title(title or str(run_dir))
-    fig.tight_layout()
-    out_png = Path(out_png)
-    fig.savefig(out_png)
-    plt.close(fig)
-    return out_png
-
-
 def ascii_curve(values: list[float], width: int = 60, height: int = 10) -> str:
     """A small text plot for terminals: one column per point (resampled to width)."""
     vals = [v for v in values if not math.isnan(v)]
