@@ -341,10 +341,6 @@ class ObservationPool:
     def __len__(self) -> int:
         return self._episodes.num_transitions
 
-    @property
-    def groundtruth_keys(self) -> list[str]:
-        return sorted(self._gt)
-
     def sample(self, n: int, rng: np.random.Generator) -> ObservationBatch:
         """``n`` transitions drawn uniformly (with replacement) over all videos' transitions."""
         ids, first, last = self._episodes.sample_transitions(n, rng)

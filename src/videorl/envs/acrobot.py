@@ -98,11 +98,6 @@ class AcrobotEnv(gym_acrobot.AcrobotEnv):
         if self._over:
             raise RuntimeError("episode is over (goal reached or horizon hit): call reset()")
 
-    def tip_height(self) -> float:
-        """Height of the free end above the pivot; the goal is a height above 1 (one link)."""
-        theta1, theta2 = float(self.state[0]), float(self.state[1])
-        return -np.cos(theta1) - np.cos(theta1 + theta2)
-
     # ------------------------------------------------------------------ expert
     def _simulate(self, state: np.ndarray, action: int) -> np.ndarray:
         """One step of gymnasium's dynamics from ``state`` without touching the environment."""

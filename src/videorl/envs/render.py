@@ -198,16 +198,9 @@ class SawyerRenderer:
         self.pose = pose
         pose.apply(self.camera)
 
-    def set_settings(self, settings: RenderSettings) -> None:
-        """Switch render settings; a change of multisampling rebuilds the GL contexts."""
-        if settings.multisamples != self.settings.multisamples:
-            self.close()  # offsamples is baked into a context; new ones are made on demand
-        self.settings = settings
-        self._apply_settings()
-
     def hide_geom_group(self, group: int, hidden: bool = True) -> None:
         """Hide one geom group, or show it again if the settings draw it (the hook for hiding
-        bodies per domain; it survives :meth:`set_settings`)."""
+        bodies per domain)."""
         if hidden:
             self._hidden_groups.add(group)
         else:
