@@ -69,8 +69,6 @@ def configure_gl_backend() -> str:
         os.environ["MUJOCO_GL"] = backend
     if backend not in GL_BACKENDS:
         raise UserError(f"MUJOCO_GL={os.environ['MUJOCO_GL']} is not a renderer; {GL_FIX}")
-    if backend == "glfw" and not os.environ.get("DISPLAY"):
-        raise UserError(f"MUJOCO_GL=glfw needs a display, and DISPLAY is not set; {GL_FIX}")
     if backend in ("egl", "osmesa"):
         os.environ.setdefault("PYOPENGL_PLATFORM", backend)
     os.environ.setdefault("LP_NUM_THREADS", "1")
@@ -240,6 +238,8 @@ class SawyerRenderer:
             vis = self._model.vis.global_
             vis.offwidth = max(vis.offwidth, size)
             vis.offheight = max(vis.offheight, size)
+            if os.environ.get("MUJOCO_GL") == "glfw" and not os.environ.get("DISPLAY"):
+                raise UserError(f"MUJOCO_GL=glfw needs a display, and DISPLAY is not set; {GL_FIX}")
             try:
                 renderer = mujoco.Renderer(self._model, height=size, width=size)
             except (mujoco.FatalError, RuntimeError, OSError) as exc:  # no usable GL context
