@@ -16,7 +16,13 @@ import math
 import platform
 from pathlib import Path
 
-from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs
+from videorl.plot import (
+    compare_runs,
+    first_step_reaching,
+    format_table,
+    group_runs,
+    seed_steps_iqm,
+)
 from videorl.rundir import RunDir, read_metrics
 
 HERE = Path(__file__).parent
@@ -24,6 +30,31 @@ HERE = Path(__file__).parent
 
 def _clean(v):
     return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _seed_steps_to_thresholds(per_seed: dict, thresholds: list[float], runs: list[Path]) -> dict:
+    """Per method and threshold: the IQM [95% CI] over seeds of each seed's first step at or
+    above it (a seed that never got there counts as the budget), and its ratio to SAC's IQM."""
+    budget = max(RunDir(r).read_config().run.steps for r in runs) if runs else 0
+    out = {}
+    for label, entries in per_seed.items():
+        out[label] = {}
+        for t in thresholds:
+            firsts = [e["steps_to_threshold"][str(t)] for e in entries]
+            row = seed_steps_iqm(firsts, budget)
+            out[label][str(t)] = {**row, "ci": [_clean(v) for v in row["ci"]]}
+    base = out.get("sac", {})
+    for label, rows in out.items():
+        for t, row in rows.items():
+            theirs = base.get(t, {}).get("iqm")
+            row["x_sac"] = row["iqm"] / theirs if theirs else None
+            ci = "" if None in row["ci"] else " [{:.0f}, {:.0f}]".format(*row["ci"])
+            print(
+                f"  {label:<12} first >= {float(t):g}: IQM {row['iqm']:.0f}{ci} "
+                f"over {row['seeds']} seeds ({row['reached']} reached)"
+                + (f", x SAC {row['x_sac']:.2f}" if row["x_sac"] is not None else "")
+            )
+    return out
 
 
 def main() -> None:
@@ -74,6 +105,7 @@ def main() -> None:
                     else ""
                 )
             )
+    seed_steps = _seed_steps_to_thresholds(per_seed, args.threshold, runs)
     out = {
         "command": f"videorl sweep (preset) --seeds {len(runs) // max(1, len(table))}; "
         f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold "
@@ -83,6 +115,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python "
         f"{platform.python_version()}",
         "table": [{k: _clean(v) for k, v in row.items()} for row in table],
+        "seed_steps_to_threshold": seed_steps,
         "per_seed": per_seed,
         "unfinished_runs_left_out": [str(r) for r in unfinished],
     }

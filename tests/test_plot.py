@@ -108,3 +108,12 @@ def test_interquartile_mean_and_bootstrap_interval_hand_checked():
     assert lo <= iqm <= hi <= 100
     assert math.isnan(iqm_ci([5.0])[1])
     assert method_colour("rlv") == method_colour("rlv") != method_colour("sac")
+
+
+def test_steps_to_threshold_over_seeds_counts_a_seed_that_never_reached_at_the_budget():
+    from videorl.plot import seed_steps_iqm
+
+    out = seed_steps_iqm([10, 20, None, 40], budget=100)
+    assert out["seeds"] == 4 and out["reached"] == 3
+    assert out["iqm"] == pytest.approx(30.0)  # middle two of 10, 20, 40, 100
+    assert 10 <= out["ci"][0] <= out["iqm"] <= out["ci"][1] <= 100

@@ -138,6 +138,17 @@ def iqm_ci(values: list[float], seed: int = 0) -> tuple[float, float, float]:
     return iqm, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+def seed_steps_iqm(first_steps: list[int | None], budget: int) -> dict:
+    """IQM [95% bootstrap CI] over seeds of the steps each seed first took to reach a threshold.
+
+    A seed that never reached it counts as ``budget``, so with any such seed the numbers are
+    lower bounds (``reached`` < ``seeds``)."""
+    steps = [budget if s is None else s for s in first_steps]
+    iqm, lo, hi = iqm_ci([float(s) for s in steps])
+    reached = sum(s is not None for s in first_steps)
+    return {"seeds": len(steps), "reached": reached, "iqm": iqm, "ci": [lo, hi]}
+
+
 def first_step_reaching(steps: list[int], means: list[float], threshold: float) -> int | None:
     return next((s for s, m in zip(steps, means) if not math.isnan(m) and m >= threshold), None)
 
