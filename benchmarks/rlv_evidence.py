@@ -51,7 +51,8 @@ def _seed_steps_to_thresholds(per_seed: dict, thresholds: list[float], runs: lis
             ci = "" if None in row["ci"] else " [{:.0f}, {:.0f}]".format(*row["ci"])
             print(
                 f"  {label:<12} first >= {float(t):g}: IQM {row['iqm']:.0f}{ci} "
-                f"over {row['seeds']} seeds ({row['reached']} reached)"
+                f"over {row['seeds']} seed(s), {row['reached']} reached"
+                + (" (a lower bound)" if row["reached"] < row["seeds"] else "")
                 + (f", x SAC {row['x_sac']:.2f}" if row["x_sac"] is not None else "")
             )
     return out
