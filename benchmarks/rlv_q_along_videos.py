@@ -1,10 +1,14 @@
-"""Diagnosis of the State Pusher result: on the expert videos, the RLV and SAC critics at
-40k steps (seed 0): Q(s, a_expert) and Q(s, pi(s)) along the video, and how well the policy
-agrees with the expert (cosine of the actions).
+"""Diagnosis of the State Pusher result: on the expert videos, the RLV and SAC critics of one
+seed at one step's snapshot: Q(s, a_expert) and Q(s, pi(s)) along the video, and how well the
+policy agrees with the expert (cosine of the actions).
 
-    .venv/bin/python benchmarks/rlv_q_along_videos.py \
+    .venv/bin/python benchmarks/rlv_q_along_videos.py --step 40000 \
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
+    .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
+        > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
 """
+
+import argparse
 
 import numpy as np
 import torch
@@ -15,13 +19,18 @@ from videorl.data.dataset import VideoDataset
 from videorl.rollout import make_env, spaces_from_env
 from videorl.rundir import RunDir
 
+ap = argparse.ArgumentParser()
+ap.add_argument("--step", type=int, default=40000)
+ap.add_argument("--seed", type=int, default=0)
+args = ap.parse_args()
+print(f"seed {args.seed}, snapshot at step {args.step}, the first 10 expert videos")
 torch.set_num_threads(1)
 for algo in ["rlv", "sac"]:
-    run = RunDir(f"runs/sweeps/rlv_fig5a_state_pusher/{algo}/seed0")
+    run = RunDir(f"runs/sweeps/rlv_fig5a_state_pusher/{algo}/seed{args.seed}")
     cfg = run.read_config()
     env = make_env("state-pusher")
     ag = make_method(spaces_from_env(env), cfg, torch.device("cpu"))
-    ag.load_state_dict(checkpoint.load(run.snapshot(40000))["nets"])
+    ag.load_state_dict(checkpoint.load(run.snapshot(args.step))["nets"])
     ds = VideoDataset("data/state-pusher-expert")
     cos, qs = [], []
     for i in range(10):
