@@ -108,9 +108,10 @@ def main() -> None:
             )
     seed_steps = _seed_steps_to_thresholds(per_seed, args.threshold, runs)
     out = {
-        "command": f"videorl sweep (preset) --seeds {len(runs) // max(1, len(table))}; "
-        f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold "
-        + " ".join(f"{t:g}" for t in args.threshold),
+        "command": f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold "
+        + " ".join(f"{t:g}" for t in args.threshold)
+        + f" --name {args.name}",
+        "finished_runs_per_method": {row["method"]: row["runs"] for row in table},
         "metric": args.metric,
         "threshold": args.threshold,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python "
