@@ -1,11 +1,12 @@
 """Diagnosis of the State Pusher result: on the expert videos, the RLV and SAC critics of one
 seed at one step's snapshot: Q(s, a_expert) and Q(s, pi(s)) along the video, and how well the
-policy agrees with the expert (cosine of the actions).
+policy agrees with the expert (cosine of the actions). With ``--episodes N``, also the mean
+return of the deterministic (evaluation) and the sampled (training) policy on N new episodes.
 
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 40000 \
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
-    .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
-        > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
+    for seed in 0 1; do .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
+        --seed $seed --episodes 30; done > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
 """
 
 import argparse
@@ -16,12 +17,13 @@ import torch
 from videorl import checkpoint
 from videorl.agents import make_method
 from videorl.data.dataset import VideoDataset
-from videorl.rollout import make_env, spaces_from_env
+from videorl.rollout import evaluate, make_env, spaces_from_env
 from videorl.rundir import RunDir
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--step", type=int, default=40000)
 ap.add_argument("--seed", type=int, default=0)
+ap.add_argument("--episodes", type=int, default=0)
 args = ap.parse_args()
 print(f"seed {args.seed}, snapshot at step {args.step}, the first 10 expert videos")
 torch.set_num_threads(1)
@@ -54,3 +56,10 @@ for algo in ["rlv", "sac"]:
         " Q(s,pi(s)):",
         np.round(qp[[0, 25, 50, 75, 99]], 2),
     )
+    if args.episodes:
+        words = []
+        for mode, det in [("deterministic", True), ("sampled", False)]:
+            policy = lambda o, det=det, ag=ag: ag.act(o, deterministic=det)  # noqa: E731
+            torch.manual_seed(0)  # the sampled policy's noise, so that a re-run gives the same
+            words.append(f"{mode} {evaluate(env, policy, args.episodes, 123)[0]:.1f}")
+        print(algo, f"mean return over {args.episodes} new episodes:", ", ".join(words))
