@@ -16,6 +16,7 @@ import math
 import platform
 from pathlib import Path
 
+from videorl.agents.registry import BASELINE_ALGO
 from videorl.plot import (
     compare_runs,
     first_step_reaching,
@@ -34,7 +35,8 @@ def _clean(v):
 
 def _seed_steps_to_thresholds(per_seed: dict, thresholds: list[float], runs: list[Path]) -> dict:
     """Per method and threshold: the IQM [95% CI] over seeds of each seed's first step at or
-    above it (a seed that never got there counts as the budget), and its ratio to SAC's IQM."""
+    above it (a seed that never got there counts as the budget), and its ratio to the
+    baseline's (SAC's) IQM."""
     budget = max(RunDir(r).read_config().run.steps for r in runs) if runs else 0
     out = {}
     for label, entries in per_seed.items():
@@ -43,7 +45,7 @@ def _seed_steps_to_thresholds(per_seed: dict, thresholds: list[float], runs: lis
             firsts = [e["steps_to_threshold"][str(t)] for e in entries]
             row = seed_steps_iqm(firsts, budget)
             out[label][str(t)] = {**row, "ci": [_clean(v) for v in row["ci"]]}
-    base = out.get("sac", {})
+    base = out.get(BASELINE_ALGO, {})
     for label, rows in out.items():
         for t, row in rows.items():
             theirs = base.get(t, {}).get("iqm")

@@ -10,6 +10,7 @@ return of the deterministic (evaluation) and the sampled (training) policy on N 
 """
 
 import argparse
+from functools import partial
 
 import numpy as np
 import torch
@@ -59,7 +60,7 @@ for algo in ["rlv", "sac"]:
     if args.episodes:
         words = []
         for mode, det in [("deterministic", True), ("sampled", False)]:
-            policy = lambda o, det=det, ag=ag: ag.act(o, deterministic=det)  # noqa: E731
+            policy = partial(ag.act, deterministic=det)
             torch.manual_seed(0)  # the sampled policy's noise, so that a re-run gives the same
             words.append(f"{mode} {evaluate(env, policy, args.episodes, 123)[0]:.1f}")
         print(algo, f"mean return over {args.episodes} new episodes:", ", ".join(words))
