@@ -16,14 +16,7 @@ import math
 import platform
 from pathlib import Path
 
-from videorl.agents.registry import BASELINE_ALGO
-from videorl.plot import (
-    compare_runs,
-    first_step_reaching,
-    format_table,
-    group_runs,
-    seed_steps_iqm,
-)
+from videorl.plot import compare_runs, first_step_reaching, format_table, group_runs
 from videorl.rundir import RunDir, read_metrics
 
 HERE = Path(__file__).parent
@@ -33,30 +26,16 @@ def _clean(v):
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def _seed_steps_to_thresholds(per_seed: dict, thresholds: list[float], runs: list[Path]) -> dict:
-    """Per method and threshold: the IQM [95% CI] over seeds of each seed's first step at or
-    above it (a seed that never got there counts as the budget), and its ratio to the
-    baseline's (SAC's) IQM."""
-    budget = max(RunDir(r).read_config().run.steps for r in runs) if runs else 0
+def _seed_steps_to_thresholds(table: list[dict], thresholds: list[float]) -> dict:
+    """Per method and threshold, from the table: the IQM [95% CI] over seeds of each seed's
+    first step at or above it (a seed that never got there counts as the budget), and its
+    ratio to the baseline's (SAC's) IQM."""
     out = {}
-    for label, entries in per_seed.items():
-        out[label] = {}
+    for row in table:
+        label, out[row["method"]] = row["method"], {}
         for t in thresholds:
-            firsts = [e["steps_to_threshold"][str(t)] for e in entries]
-            row = seed_steps_iqm(firsts, budget)
-            out[label][str(t)] = {**row, "ci": [_clean(v) for v in row["ci"]]}
-    base = out.get(BASELINE_ALGO, {})
-    for label, rows in out.items():
-        for t, row in rows.items():
-            theirs = base.get(t, {}).get("iqm")
-            row["x_sac"] = row["iqm"] / theirs if theirs else None
-            ci = "" if None in row["ci"] else " [{:.0f}, {:.0f}]".format(*row["ci"])
-            print(
-                f"  {label:<12} first >= {float(t):g}: IQM {row['iqm']:.0f}{ci} "
-                f"over {row['seeds']} seed(s), {row['reached']} reached"
-                + (" (a lower bound)" if row["reached"] < row["seeds"] else "")
-                + (f", x SAC {row['x_sac']:.2f}" if row["x_sac"] is not None else "")
-            )
+            seeds, ratio = row["seed_reach"][t], row["seed_ratios"][t]
+            out[label][str(t)] = {**seeds, "ci": [_clean(v) for v in seeds["ci"]], "x_sac": ratio}
     return out
 
 
@@ -108,7 +87,7 @@ def main() -> None:
                     else ""
                 )
             )
-    seed_steps = _seed_steps_to_thresholds(per_seed, args.threshold, runs)
+    seed_steps = _seed_steps_to_thresholds(table, args.threshold)
     out = {
         "command": f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold "
         + " ".join(f"{t:g}" for t in args.threshold)

@@ -91,6 +91,26 @@ def test_sweep_runs_are_labelled_by_method_and_thresholds_are_a_range(tmp_path, 
     assert "steps to -85" in text and "steps to -80" in text and "final IQM" in text
 
 
+def test_seeds_steps_to_threshold_are_each_seeds_own_first_crossing(tmp_path):
+    """The mean curve can cross a threshold where no seed did, or later than most seeds did;
+    the seeds' IQM counts each seed's own first step, a seed that never got there at the
+    last step, and is printed as a lower bound then."""
+    from videorl.plot import format_table
+
+    sac = [[-100, -80, -100, -100], [-100, -100, -80, -80], [-100, -100, -100, -100]]
+    runs = [sweep_run(tmp_path / "sw", "sac", s, r) for s, r in enumerate(sac)]
+    runs += [sweep_run(tmp_path / "sw", "rlv", s, [-100, -80, -80, -80]) for s in range(3)]
+    rows = {r["method"]: r for r in compare_runs(runs, tmp_path / "f.png", threshold=[-90])}
+    assert rows["sac"]["reach"][-90] is None  # the mean curve never reaches -90
+    seeds = rows["sac"]["seed_reach"][-90]
+    assert seeds["seeds"] == 3 and seeds["reached"] == 2
+    assert seeds["iqm"] == pytest.approx(2000)  # 1000, 2000 and the budget 3000
+    assert rows["rlv"]["seed_reach"][-90]["iqm"] == pytest.approx(1000)
+    assert rows["rlv"]["seed_ratios"][-90] == pytest.approx(0.5)
+    text = format_table(list(rows.values()))
+    assert ">= 2000 [" in text and "(2/3 reached)" in text and "(3/3 reached)" in text
+
+
 def test_runs_of_different_tasks_are_refused(tmp_path):
     from videorl.errors import UserError
 

@@ -46,6 +46,21 @@ def test_sweep_runs_skips_and_resumes(tmp_path):
         assert [int(r["step"]) for r in csv.DictReader(fh)] == [0, 100, 200]
 
 
+def test_a_finished_run_without_latest_pt_still_counts_as_finished(tmp_path):
+    """latest.pt (the replay buffer) may be deleted from a finished run to save space: the
+    final step's policy snapshot says the run ended. Without either, the run is not finished."""
+    _, runs = sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
+    ckpts = runs[0] / "checkpoints"
+    (ckpts / "latest.pt").unlink()
+    (ckpts / "step_000000000.pt").unlink()
+    stamp = (runs[0] / "metrics.csv").stat().st_mtime_ns
+    sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
+    assert (runs[0] / "metrics.csv").stat().st_mtime_ns == stamp  # skipped, not run again
+    (ckpts / "step_000000100.pt").unlink()  # no sign the last row's checkpoint was written
+    sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
+    assert (runs[0] / "metrics.csv").stat().st_mtime_ns != stamp and last_step(runs[0]) == 100
+
+
 def test_bad_method_config_fails_before_anything_runs(tmp_path):
     path = preset(tmp_path, 100, {"sac": {}, "broken": {"learning_rate": 1}})
     with pytest.raises(UserError, match="broken.*learning_rate"):

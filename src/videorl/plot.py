@@ -153,6 +153,13 @@ def first_step_reaching(steps: list[int], means: list[float], threshold: float) 
     return next((s for s, m in zip(steps, means) if not math.isnan(m) and m >= threshold), None)
 
 
+def _first_of_run(rows: list[dict[str, float]], metric: str, threshold: float,
+                  steps: list[int]) -> int | None:  # fmt: skip
+    """One run's first step at or above ``threshold``, among the group's common ``steps``."""
+    own = {int(r["step"]): r[metric] for r in rows}
+    return first_step_reaching(steps, [own[s] for s in steps], threshold)
+
+
 def method_colour(label: str) -> str:
     """The same colour for a method in every figure (a stable hash of its label)."""
     import zlib
@@ -169,8 +176,9 @@ def compare_runs(
     threshold: float | list[float] | None = None,
 ) -> list[dict]:
     """Plot mean +- standard error per group and return one summary row per group: final
-    mean and IQM with its bootstrap interval across seeds, and the first step the group's
-    mean reaches each threshold (with its ratio to the baseline method's)."""
+    mean and IQM with its bootstrap interval across seeds, the first step the group's mean
+    reaches each threshold (``reach``, ``ratios`` to the baseline method's), and the IQM over
+    seeds of each seed's first step there (``seed_reach``, ``seed_ratios``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,19 +200,24 @@ def compare_runs(
         _, success, _ = group_curve(rows, "eval_success")
         _, finals = _per_step(rows, metric)
         reach = {t: first_step_reaching(steps, means, t) for t in thresholds}
+        seed_reach = {t: seed_steps_iqm([_first_of_run(r, metric, t, steps) for r in rows],
+                                        steps[-1] if steps else 0) for t in thresholds}  # fmt: skip
         table.append({
             "method": label, "runs": len(runs), "final_step": steps[-1] if steps else None,
             "final_return": returns[-1] if returns else math.nan,
             "final_success": success[-1] if success else math.nan,
             "final_iqm": iqm_ci(finals[-1] if finals else []),
             "reach": reach, "steps_to_threshold": reach[thresholds[0]] if thresholds else None,
+            "seed_reach": seed_reach,
         })  # fmt: skip
     base = [r for r in table if r["method"].split(" ")[0] == BASELINE_ALGO]
     for row in table:
-        row["ratios"] = {}
+        row["ratios"], row["seed_ratios"] = {}, {}
         for t in thresholds:
             mine, theirs = row["reach"][t], base[0]["reach"][t] if len(base) == 1 else None
             row["ratios"][t] = mine / theirs if mine is not None and theirs else None
+            theirs = base[0]["seed_reach"][t]["iqm"] if len(base) == 1 else None
+            row["seed_ratios"][t] = row["seed_reach"][t]["iqm"] / theirs if theirs else None
         row["ratio_to_baseline"] = row["ratios"][thresholds[0]] if thresholds else None
     for t in thresholds:
         ax.axhline(t, color="k", ls=":", lw=0.8)
@@ -224,7 +237,9 @@ def compare_runs(
 
 
 def format_table(table: list[dict]) -> str:
-    """The comparison table as aligned text: one column pair per threshold."""
+    """The comparison table as aligned text: final values and the steps at which each
+    method's mean curve reached each threshold; then, per threshold, the interquartile mean
+    over seeds of each seed's own first step there, with its bootstrap interval."""
 
     def fmt(v, spec="{:.3g}"):
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -235,7 +250,7 @@ def format_table(table: list[dict]) -> str:
     header = ["method", "runs", "final step", "final return", "final IQM [95% CI]",
               "final success"]  # fmt: skip
     for t in thresholds:
-        header += [f"steps to {t:g}", f"x {BASELINE_ALGO}"]
+        header += [f"steps to {t:g} (mean)", f"x {BASELINE_ALGO}"]
     rows = []
     for r in table:
         iqm, lo, hi = r["final_iqm"]
@@ -245,5 +260,27 @@ def format_table(table: list[dict]) -> str:
         for t in thresholds:
             row += [fmt(r["reach"][t], "{}"), fmt(r["ratios"][t], "{:.2f}")]
         rows.append(row)
-    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in [header, *rows])
+    text = _aligned([header, *rows])
+    if not thresholds:
+        return text
+    header = ["method"]
+    for t in thresholds:
+        header += [f"seeds' steps to {t:g}: IQM [95% CI]", f"x {BASELINE_ALGO}"]
+    rows = []
+    for r in table:
+        row = [r["method"]]
+        for t in thresholds:
+            s = r["seed_reach"][t]
+            ci = "" if math.isnan(s["ci"][0]) else " [{:.0f}, {:.0f}]".format(*s["ci"])
+            at_least = ">= " if s["reached"] < s["seeds"] else ""
+            row += [f"{at_least}{s['iqm']:.0f}{ci} ({s['reached']}/{s['seeds']} reached)",
+                    fmt(r["seed_ratios"][t], "{:.2f}")]  # fmt: skip
+        rows.append(row)
+    note = ("Each seed's first step at the threshold; a seed that never reached it counts as "
+            "the last step, so '>=' marks a lower bound.")  # fmt: skip
+    return f"{text}\n\n{_aligned([header, *rows])}\n{note}"
+
+
+def _aligned(lines: list[list[str]]) -> str:
+    widths = [max(len(x[i]) for x in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines)

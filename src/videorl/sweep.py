@@ -14,7 +14,8 @@ A sweep preset is a YAML file:
         {algo: rlv, obs_data: data/d, grid: {c3: [0.0, 0.001], disc_lr: [3.0e-8, 1.0e-4]}}
 
 Run folders are OUT/METHOD/seedS; a grid point's are OUT/METHOD-KEY=VALUE-.../seedS. A run
-whose metrics.csv already reaches its step budget is skipped; one that stopped early resumes
+whose metrics.csv already reaches its step budget is skipped (its latest.pt may be deleted to
+save space: the final policy snapshot then says it ended); one that stopped early resumes
 from its checkpoint; one that never checkpointed is started again. So re-running the same
 command continues a sweep that was interrupted. Every method's config is validated, and
 every dataset checked, before anything starts.

@@ -18,12 +18,16 @@ from videorl.rundir import RunDir, read_metrics
 
 
 def run_state(run: Path, steps: int) -> str:
-    """'finished', 'resume' (has a checkpoint), or 'start'."""
+    """'finished', 'resume' (has a checkpoint), or 'start'. A run is finished when its
+    metrics reach the budget and the checkpoint written after its last row exists: latest.pt,
+    or that step's policy snapshot, so that a finished run's latest.pt (its replay buffer,
+    gigabytes for pixels) may be deleted, or left out of an archive, and still count."""
     rd = RunDir(run)
     if rd.metrics.is_file():
         with rd.metrics.open() as fh:
             rows = list(csv.DictReader(fh))
-        if rows and int(rows[-1]["step"]) >= steps and rd.latest.is_file():
+        last = int(rows[-1]["step"]) if rows else -1
+        if last >= steps and (rd.latest.is_file() or rd.snapshot(last).is_file()):
             return "finished"
     return "resume" if rd.latest.is_file() else "start"
 
