@@ -48,7 +48,8 @@ def test_sweep_runs_skips_and_resumes(tmp_path):
 
 def test_a_finished_run_without_latest_pt_still_counts_as_finished(tmp_path):
     """latest.pt (the replay buffer) may be deleted from a finished run to save space: the
-    final step's policy snapshot says the run ended. Without either, the run is not finished."""
+    final step's policy snapshot says the run ended. Such a run cannot be extended, and it is
+    refused rather than started again from nothing."""
     _, runs = sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
     ckpts = runs[0] / "checkpoints"
     (ckpts / "latest.pt").unlink()
@@ -56,9 +57,12 @@ def test_a_finished_run_without_latest_pt_still_counts_as_finished(tmp_path):
     stamp = (runs[0] / "metrics.csv").stat().st_mtime_ns
     sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
     assert (runs[0] / "metrics.csv").stat().st_mtime_ns == stamp  # skipped, not run again
+    with pytest.raises(UserError, match="reached step 100 but has no checkpoints/latest.pt"):
+        sweep(preset(tmp_path, 200), seeds=1, only=["sac"])  # nothing to extend it from
+    assert (runs[0] / "metrics.csv").stat().st_mtime_ns == stamp  # and it is not thrown away
     (ckpts / "step_000000100.pt").unlink()  # no sign the last row's checkpoint was written
-    sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
-    assert (runs[0] / "metrics.csv").stat().st_mtime_ns != stamp and last_step(runs[0]) == 100
+    with pytest.raises(UserError, match="reached step 100"):
+        sweep(preset(tmp_path, 100), seeds=1, only=["sac"])
 
 
 def test_bad_method_config_fails_before_anything_runs(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from videorl.config import TrainConfig
+from videorl.errors import UserError
 from videorl.rundir import RunDir, read_metrics
 
 
@@ -30,6 +31,20 @@ def run_state(run: Path, steps: int) -> str:
         if last >= steps and (rd.latest.is_file() or rd.snapshot(last).is_file()):
             return "finished"
     return "resume" if rd.latest.is_file() else "start"
+
+
+def refuse_to_discard(run: Path, steps: int) -> None:
+    """A run with evaluations past step 0 but no latest.pt had its checkpoint deleted (a
+    finished run kept without its replay buffer, now asked for more steps): starting it
+    again would throw its results away, so say so instead."""
+    rd = RunDir(run)
+    rows = read_metrics(run) if rd.metrics.is_file() else []
+    done = int(rows[-1]["step"]) if rows else 0
+    if done > 0:
+        raise UserError(
+            f"{run} reached step {done} but has no checkpoints/latest.pt to continue to "
+            f"{steps}; restore latest.pt, or move the run folder away to train it again"
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ def run_job(job: Job, announce: Callable[[str], Any] | None = None) -> dict[str,
     state = run_state(job.run, job.cfg.run.steps)
     t0 = time.time()
     if state != "finished":
+        if state == "start" and job.run.exists():
+            refuse_to_discard(job.run, job.cfg.run.steps)
         (announce or functools.partial(print, flush=True))(f"  {state}: {job.run}")
         if state == "start" and job.run.exists():
             shutil.rmtree(job.run)  # a run that never reached its first checkpoint
