@@ -55,7 +55,7 @@ def main() -> None:
     if unfinished:  # a sweep still running or stopped: summarise the finished runs only
         print("left out (unfinished): " + ", ".join(str(r) for r in unfinished))
     png = HERE / "results" / f"{args.name}.png"
-    table = compare_runs(runs, png, args.metric, args.threshold)
+    table = compare_runs(runs, png, args.metric, args.threshold, per_seed=True)
     print(format_table(table))
     per_seed = {}
     for label, group in group_runs(runs).items():

@@ -137,3 +137,26 @@ def test_steps_to_threshold_over_seeds_counts_a_seed_that_never_reached_at_the_b
     assert out["seeds"] == 4 and out["reached"] == 3
     assert out["iqm"] == pytest.approx(30.0)  # middle two of 10, 20, 40, 100
     assert 10 <= out["ci"][0] <= out["iqm"] <= out["ci"][1] <= 100
+
+
+def test_per_seed_draws_each_runs_own_curve(tmp_path, monkeypatch):
+    """--per-seed adds one thin line per run beside each method's mean."""
+    import matplotlib.axes
+
+    drawn = []
+    real = matplotlib.axes.Axes.plot
+
+    def plot(ax, x, y, **kw):
+        drawn.append(list(y))
+        return real(ax, x, y, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", plot)
+    runs = [sweep_run(tmp_path / "sw", "sac", s, r) for s, r in enumerate([[0, 1], [0, 3]])]
+    compare_runs(runs, tmp_path / "a.png")
+    assert drawn == [[0, 2]]  # the mean only
+    drawn.clear()
+    compare_runs(runs, tmp_path / "b.png", per_seed=True)
+    assert drawn == [[0, 2], [0, 1], [0, 3]]
+    cmd = ["plot", *map(str, runs), "--out", str(tmp_path / "c.png"), "--per-seed"]
+    res = subprocess.run([sys.executable, "-m", "videorl.cli", *cmd], capture_output=True)
+    assert res.returncode == 0 and (tmp_path / "c.png").is_file()

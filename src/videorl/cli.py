@@ -164,7 +164,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     check_writable(out, "--out")
     if args.metric not in ("eval_return", "eval_success"):
         raise UserError("--metric must be eval_return or eval_success")
-    table = compare_runs(args.runs, out, args.metric, args.threshold)
+    table = compare_runs(args.runs, out, args.metric, args.threshold, args.per_seed)
     print(format_table(table))
     print(f"figure: {out}")
     return 0
@@ -325,6 +325,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="T",
         help="report the first step the mean reaches each T (several = a range)",
     )
+    p.add_argument("--per-seed", action="store_true",
+                   help="also draw each run's own curve, thin, in its method's colour")  # fmt: skip
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("sweep", help="run the methods of a sweep preset over several seeds")

@@ -174,11 +174,13 @@ def compare_runs(
     out_png: str | Path,
     metric: str = "eval_return",
     threshold: float | list[float] | None = None,
+    per_seed: bool = False,
 ) -> list[dict]:
     """Plot mean +- standard error per group and return one summary row per group: final
     mean and IQM with its bootstrap interval across seeds, the first step the group's mean
     reaches each threshold (``reach``, ``ratios`` to the baseline method's), and the IQM over
-    seeds of each seed's first step there (``seed_reach``, ``seed_ratios``)."""
+    seeds of each seed's first step there (``seed_reach``, ``seed_ratios``). ``per_seed``
+    also draws each run's own curve, thin."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,6 +198,9 @@ def compare_runs(
         ax.plot(steps, means, color=colour, label=f"{label} (n={len(runs)})")
         ax.fill_between(steps, [m - e for m, e in zip(means, sems)],
                         [m + e for m, e in zip(means, sems)], color=colour, alpha=0.2)  # fmt: skip
+        for own in rows if per_seed else []:
+            ax.plot([int(r["step"]) for r in own], [r[metric] for r in own], color=colour,
+                    lw=0.6, alpha=0.45)  # fmt: skip
         _, returns, _ = group_curve(rows, "eval_return")
         _, success, _ = group_curve(rows, "eval_success")
         _, finals = _per_step(rows, metric)
