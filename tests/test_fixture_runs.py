@@ -2,10 +2,12 @@
 redesign (issue 10). The same command lines must give the same numbers in every column but
 the timing ones: a refactor changes neither the arithmetic nor the order of random draws.
 
-Floating-point results depend on the CPU's vector instructions, so the float columns are
-compared exactly only on a CPU with the capability the fixtures were recorded on; elsewhere
-the step and episode counts still are. ``VIDEORL_RECORD_FIXTURES=1`` rewrites the fixtures
-(only legitimate when the numbers are meant to change, with a note saying why).
+Floating-point results depend on the CPU (its vector instructions, and the library's code
+path for its vendor: an AMD and an Intel CPU, both AVX512, differ in the 4th-6th digit), so
+the float columns are compared exactly only on the CPU model the fixtures were recorded on,
+and elsewhere to 1% (seen: at most 0.23% apart on another CPU; another seed moves them by
+10-130%). Step and episode counts are always exact. ``VIDEORL_RECORD_FIXTURES=1`` rewrites
+the fixtures (only legitimate when the numbers are meant to change, with a note saying why).
 """
 
 from __future__ import annotations
@@ -65,13 +67,34 @@ def test_fixture_run_matches(name, tmp_path):
     rows = _rows(run / "metrics.csv")
     fixture = FIXTURES / f"{name}.csv"
     meta_file = FIXTURES / "recorded_on.json"
-    capability = torch.backends.cpu.get_cpu_capability()
+    machine = {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_model": _cpu()}
     if os.environ.get("VIDEORL_RECORD_FIXTURES") == "1":
         fixture.write_text((run / "metrics.csv").read_text())
-        meta_file.write_text(json.dumps({"cpu_capability": capability}) + "\n")
+        meta_file.write_text(json.dumps(machine) + "\n")
         pytest.skip("fixture recorded")
     expected = _rows(fixture)
     assert [list(r) for r in rows[:1]] == [list(r) for r in expected[:1]]  # same columns
-    exact = json.loads(meta_file.read_text())["cpu_capability"] == capability
-    keys = [k for k in expected[0] if k not in TIMING] if exact else ["step", "episodes"]
-    assert [[r[k] for k in keys] for r in rows] == [[r[k] for k in keys] for r in expected]
+    counts = ["step", "episodes"]
+    assert [[r[k] for k in counts] for r in rows] == [[r[k] for k in counts] for r in expected]
+    floats = [k for k in expected[0] if k not in TIMING and k not in counts]
+    if json.loads(meta_file.read_text()) == machine:
+        assert [[r[k] for k in floats] for r in rows] == [[r[k] for k in floats] for r in expected]
+    for got, want in zip(rows, expected):
+        assert {k: _float(got[k]) for k in floats} == pytest.approx(
+            {k: _float(want[k]) for k in floats}, rel=1e-2, abs=1e-6, nan_ok=True
+        ), f"step {want['step']}"
+
+
+def _float(cell: str) -> float:
+    return float(cell) if cell else float("nan")
+
+
+def _cpu() -> str:
+    """The CPU's model name (Linux), or the platform's description of it."""
+    import platform
+
+    info = Path("/proc/cpuinfo")
+    for line in info.read_text().splitlines() if info.is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
