@@ -109,6 +109,8 @@ def test_seeds_steps_to_threshold_are_each_seeds_own_first_crossing(tmp_path):
     assert rows["rlv"]["seed_ratios"][-90] == pytest.approx(0.5)
     text = format_table(list(rows.values()))
     assert ">= 2000 [" in text and "(2/3 reached)" in text and "(3/3 reached)" in text
+    one = compare_runs(runs[:1] + runs[3:4], tmp_path / "g.png", threshold=[-90])
+    assert "seeds' steps" not in format_table(one)  # one seed each: nothing more to say
 
 
 def test_runs_of_different_tasks_are_refused(tmp_path):

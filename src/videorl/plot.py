@@ -266,7 +266,7 @@ def format_table(table: list[dict]) -> str:
             row += [fmt(r["reach"][t], "{}"), fmt(r["ratios"][t], "{:.2f}")]
         rows.append(row)
     text = _aligned([header, *rows])
-    if not thresholds:
+    if not thresholds or all(r["runs"] == 1 for r in table):  # one seed: the same steps again
         return text
     header = ["method"]
     for t in thresholds:
