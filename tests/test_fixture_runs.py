@@ -3,10 +3,10 @@ redesign (issue 10). The same command lines must give the same numbers in every 
 the timing ones: a refactor changes neither the arithmetic nor the order of random draws.
 
 Floating-point results depend on the CPU (its vector instructions, and the library's code
-path for its vendor: an AMD and an Intel CPU, both AVX512, differ in the 4th-6th digit), so
+path for its model: two AVX512 CPUs of different models differed in the 4th-6th digit), so
 the float columns are compared exactly only on the CPU model the fixtures were recorded on,
-and elsewhere to 1% (seen: at most 0.23% apart on another CPU; another seed moves them by
-10-130%). Step and episode counts are always exact. ``VIDEORL_RECORD_FIXTURES=1`` rewrites
+and elsewhere to 1% (seen: at most 0.23% apart on another CPU; another seed moves the largest
+by 30-130%). Step and episode counts are always exact. ``VIDEORL_RECORD_FIXTURES=1`` rewrites
 the fixtures (only legitimate when the numbers are meant to change, with a note saying why).
 """
 

@@ -318,13 +318,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (seeds are grouped)")
     p.add_argument("--out", required=True, help="figure file (.png)")
     p.add_argument("--metric", default="eval_return", help="eval_return or eval_success")
-    p.add_argument(
-        "--threshold",
-        type=_finite,
-        nargs="+",
-        metavar="T",
-        help="report the first step the mean reaches each T (several = a range)",
-    )
+    p.add_argument("--threshold", type=_finite, nargs="+", metavar="T",
+                   help="steps to reach each T: the mean's, and each seed's (a range)")  # fmt: skip
     p.add_argument("--per-seed", action="store_true",
                    help="also draw each run's own curve, thin, in its method's colour")  # fmt: skip
     p.set_defaults(func=cmd_plot)
