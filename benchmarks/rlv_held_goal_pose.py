@@ -1,0 +1,109 @@
+"""Why RLV's deterministic policy trails its sampled one on the State Pusher: where its hand goes
+once the puck is at the goal, and how its critic values the expert's held-goal pose.
+
+Three measurements per seed (one snapshot; RLV and SAC of the same seeds where both exist):
+1. The critic with the puck placed at the goal and the hand at x = -0.03 and y from 0.45 (the
+   near edge of the hand's range) to 0.71, 0.05 from the puck as in the expert's held-goal frames
+   (there the expert's hand is 0.04-0.07 from the puck): min over the twin critics of
+   Q(s, pi(s)), and the y of the deterministic action (+ moves toward the puck).
+2. N deterministic episodes, each classed by where it ends: puck within the goal radius (0.03 L1),
+   hand "stalled" against the puck short of the goal (hand within 0.07 of the puck, hand still for
+   the last 30 steps), or hand "retracted" (more than 0.15 from the puck) with the puck left short.
+3. At the states where RLV's episodes stalled: each policy's deterministic action size and noise
+   (std before the tanh), the slope of its critic in the action there, and its temperature.
+
+    for seed in 2 3; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
+        --episodes 30; done > benchmarks/results/rlv_fig5a_held_goal_pose_200k.txt
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from videorl import checkpoint
+from videorl.agents import make_method
+from videorl.envs.pusher import PusherEnv
+from videorl.rollout import episode_seed, make_env, spaces_from_env
+from videorl.rundir import RunDir
+
+HAND_Y = [0.45, 0.5, 0.55, 0.6, 0.65, 0.68, 0.71]
+HAND_Z = 0.046  # the hand's height in the observations (its mocap target is 0.05)
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--sweep", default="runs/sweeps/rlv_fig5a_state_pusher")
+ap.add_argument("--step", type=int, default=200000)
+ap.add_argument("--seed", type=int, default=3)
+ap.add_argument("--episodes", type=int, default=10)
+args = ap.parse_args()
+torch.set_num_threads(1)
+goal = np.array(PusherEnv.GOAL)
+env = make_env("state-pusher")
+
+
+def q_min(ag, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return ag.q(torch.cat([obs, act], -1)).min(0).values
+
+
+def pi_det(ag, obs: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return ag.actor(ag.actor_features(obs), deterministic=True)[0]
+
+
+def episode_ends(ag) -> tuple[dict[str, int], list[np.ndarray]]:
+    ends, stalled = {"in goal": 0, "stalled": 0, "retracted": 0, "other": 0}, []
+    for j in range(args.episodes):
+        o, _ = env.reset(seed=episode_seed(args.seed, 777 + j))
+        moved = []
+        for _ in range(PusherEnv.HORIZON):
+            o2, *_ = env.step(ag.act(o, deterministic=True))
+            moved.append(np.abs(o2[:2] - o[:2]).sum())
+            o = o2
+        hand_puck, puck_goal = np.linalg.norm(o[:2] - o[3:5]), np.abs(o[3:5] - goal).sum()
+        if puck_goal <= PusherEnv.GOAL_RADIUS_L1:
+            ends["in goal"] += 1
+        elif hand_puck < 0.07 and max(moved[-30:]) < 1e-3:
+            ends["stalled"] += 1
+            stalled.append(o)
+        elif hand_puck > 0.15:
+            ends["retracted"] += 1
+        else:
+            ends["other"] += 1
+    return ends, stalled
+
+
+print(f"seed {args.seed}, snapshot at step {args.step}; puck at the goal, hand y {HAND_Y}")
+agents = {}
+for algo in ["rlv", "sac"]:
+    run = RunDir(Path(args.sweep) / algo / f"seed{args.seed}")
+    if not run.snapshot(args.step).is_file():
+        print(algo, "no snapshot at this step")
+        continue
+    agents[algo] = ag = make_method(spaces_from_env(env), run.read_config(), torch.device("cpu"))
+    ag.load_state_dict(checkpoint.load(run.snapshot(args.step))["nets"])
+    obs = torch.tensor([[-0.03, y, HAND_Z, *goal] for y in HAND_Y], dtype=torch.float32)
+    pi = pi_det(ag, obs)
+    q = q_min(ag, obs, pi)
+    print(f"{algo} Q(s, pi(s)): {np.round(q.numpy(), 1)}  pi(s) y: {np.round(pi[:, 1].numpy(), 2)}")
+    ends, stalled = episode_ends(ag)
+    print(
+        f"{algo} {args.episodes} deterministic episodes end:",
+        ", ".join(f"{k} {v}" for k, v in ends.items()),
+    )
+    if algo == "rlv":
+        stalls = torch.tensor(np.array(stalled), dtype=torch.float32).reshape(-1, 5)
+
+if len(stalls):
+    print(f"at RLV's {len(stalls)} stalled end states (medians):")
+    for algo, ag in agents.items():
+        with torch.no_grad():
+            mean, log_std = ag.actor.net(ag.actor_features(stalls)).chunk(2, dim=-1)
+        act = torch.tanh(mean).requires_grad_(True)
+        (grad,) = torch.autograd.grad(ag.q(torch.cat([stalls, act], -1)).min(0).values.sum(), act)
+        print(
+            f"  {algo}: |pi(s)| {act.norm(dim=-1).median():.2f}, policy std "
+            f"{log_std.exp().mean(-1).median():.2f}, |dQ/da| {grad.norm(dim=-1).median():.2f}, "
+            f"alpha {float(ag.alpha):.3f}"
+        )
