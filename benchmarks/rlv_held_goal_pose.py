@@ -9,6 +9,8 @@ Three measurements per seed (one snapshot; RLV and SAC of the same seeds where b
 2. N deterministic episodes, each classed by where it ends: puck within the goal radius (0.03 L1),
    hand "stalled" against the puck short of the goal (hand within 0.07 of the puck, hand still for
    the last 30 steps), or hand "retracted" (more than 0.15 from the puck) with the puck left short.
+   Where the run's latest.pt holds its replay buffer: how many replay states (hand and puck xy)
+   lie within 0.02 of the episodes' end states, in the goal and stalled.
 3. At the states where RLV's episodes stalled: each policy's deterministic action size and noise
    (std before the tanh), the slope of its critic in the action there, and its temperature.
 
@@ -52,8 +54,9 @@ def pi_det(ag, obs: torch.Tensor) -> torch.Tensor:
         return ag.actor(ag.actor_features(obs), deterministic=True)[0]
 
 
-def episode_ends(ag) -> tuple[dict[str, int], list[np.ndarray]]:
-    ends, stalled = {"in goal": 0, "stalled": 0, "retracted": 0, "other": 0}, []
+def episode_ends(ag) -> dict[str, list[np.ndarray]]:
+    """The end states of N deterministic episodes, by how each ended."""
+    ends = {"in goal": [], "stalled": [], "retracted": [], "other": []}
     for j in range(args.episodes):
         o, _ = env.reset(seed=episode_seed(args.seed, 777 + j))
         moved = []
@@ -63,19 +66,34 @@ def episode_ends(ag) -> tuple[dict[str, int], list[np.ndarray]]:
             o = o2
         hand_puck, puck_goal = np.linalg.norm(o[:2] - o[3:5]), np.abs(o[3:5] - goal).sum()
         if puck_goal <= PusherEnv.GOAL_RADIUS_L1:
-            ends["in goal"] += 1
+            ends["in goal"].append(o)
         elif hand_puck < 0.07 and max(moved[-30:]) < 1e-3:
-            ends["stalled"] += 1
-            stalled.append(o)
+            ends["stalled"].append(o)
         elif hand_puck > 0.15:
-            ends["retracted"] += 1
+            ends["retracted"].append(o)
         else:
-            ends["other"] += 1
-    return ends, stalled
+            ends["other"].append(o)
+    return ends
+
+
+def replay_neighbours(run: RunDir, ends: dict[str, list[np.ndarray]]) -> None:
+    """How many of the run's replay states (hand and puck xy) lie within 0.02 of each end state:
+    how often the sampled (training) policy went where the deterministic one ends."""
+    if not (run.checkpoints / "latest.pt").is_file():
+        return
+    replay = np.asarray(checkpoint.load(run.checkpoints / "latest.pt")["buffer"]["obs"])
+    replay = replay[np.abs(replay).sum(1) > 0][:, [0, 1, 3, 4]]
+    words = []
+    for how in ["in goal", "stalled"]:
+        if ends[how]:
+            end = np.array(ends[how])[:, [0, 1, 3, 4]]
+            near = (np.linalg.norm(replay[None] - end[:, None], axis=-1) < 0.02).sum(1)
+            words.append(f"{how} {np.median(near):.0f}")
+    print("  replay states within 0.02 of the end states (median):", ", ".join(words))
 
 
 print(f"seed {args.seed}, snapshot at step {args.step}; puck at the goal, hand y {HAND_Y}")
-agents = {}
+agents, stalls = {}, torch.empty(0, 5)
 for algo in ["rlv", "sac"]:
     run = RunDir(Path(args.sweep) / algo / f"seed{args.seed}")
     if not run.snapshot(args.step).is_file():
@@ -87,13 +105,12 @@ for algo in ["rlv", "sac"]:
     pi = pi_det(ag, obs)
     q = q_min(ag, obs, pi)
     print(f"{algo} Q(s, pi(s)): {np.round(q.numpy(), 1)}  pi(s) y: {np.round(pi[:, 1].numpy(), 2)}")
-    ends, stalled = episode_ends(ag)
-    print(
-        f"{algo} {args.episodes} deterministic episodes end:",
-        ", ".join(f"{k} {v}" for k, v in ends.items()),
-    )
+    ends = episode_ends(ag)
+    words = ", ".join(f"{k} {len(v)}" for k, v in ends.items())
+    print(f"{algo} {args.episodes} deterministic episodes end: {words}")
+    replay_neighbours(run, ends)
     if algo == "rlv":
-        stalls = torch.tensor(np.array(stalled), dtype=torch.float32).reshape(-1, 5)
+        stalls = torch.tensor(np.array(ends["stalled"]), dtype=torch.float32).reshape(-1, 5)
 
 if len(stalls):
     print(f"at RLV's {len(stalls)} stalled end states (medians):")
