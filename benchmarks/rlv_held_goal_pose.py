@@ -14,7 +14,7 @@ Three measurements per seed (one snapshot; RLV and SAC of the same seeds where b
 3. At the states where RLV's episodes stalled: each policy's deterministic action size and noise
    (std before the tanh), the slope of its critic in the action there, and its temperature.
 
-    for seed in 2 3; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
+    for seed in 2 3 0; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
         --episodes 30; done > benchmarks/results/rlv_fig5a_held_goal_pose_200k.txt
 """
 
