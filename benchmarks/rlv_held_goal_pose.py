@@ -27,7 +27,8 @@ import torch
 from videorl import checkpoint
 from videorl.agents import make_method
 from videorl.envs.pusher import PusherEnv
-from videorl.rollout import episode_seed, make_env, spaces_from_env
+from videorl.nets import LOG_STD_MAX, LOG_STD_MIN
+from videorl.rollout import EVAL_SEED_OFFSET, episode_seed, make_env, spaces_from_env
 from videorl.rundir import RunDir
 
 HAND_Y = [0.45, 0.5, 0.55, 0.6, 0.65, 0.68, 0.71]
@@ -57,8 +58,8 @@ def pi_det(ag, obs: torch.Tensor) -> torch.Tensor:
 def episode_ends(ag) -> dict[str, list[np.ndarray]]:
     """The end states of N deterministic episodes, by how each ended."""
     ends = {"in goal": [], "stalled": [], "retracted": [], "other": []}
-    for j in range(args.episodes):
-        o, _ = env.reset(seed=episode_seed(args.seed, 777 + j))
+    for j in range(args.episodes):  # new start states: past the training and the eval episodes'
+        o, _ = env.reset(seed=episode_seed(args.seed, EVAL_SEED_OFFSET + 1000 + j))
         moved = []
         for _ in range(PusherEnv.HORIZON):
             o2, *_ = env.step(ag.act(o, deterministic=True))
@@ -117,10 +118,11 @@ if len(stalls):
     for algo, ag in agents.items():
         with torch.no_grad():
             mean, log_std = ag.actor.net(ag.actor_features(stalls)).chunk(2, dim=-1)
+        std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().mean(-1).median()
         act = torch.tanh(mean).requires_grad_(True)
         (grad,) = torch.autograd.grad(ag.q(torch.cat([stalls, act], -1)).min(0).values.sum(), act)
         print(
             f"  {algo}: |pi(s)| {act.norm(dim=-1).median():.2f}, policy std "
-            f"{log_std.exp().mean(-1).median():.2f}, |dQ/da| {grad.norm(dim=-1).median():.2f}, "
+            f"{std:.2f}, |dQ/da| {grad.norm(dim=-1).median():.2f}, "
             f"alpha {float(ag.alpha):.3f}"
         )
