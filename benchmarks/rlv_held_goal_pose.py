@@ -13,6 +13,14 @@ Three measurements per seed (one snapshot; RLV and SAC of the same seeds where b
    lie within 0.02 of the episodes' end states, in the goal and stalled.
 3. At the states where RLV's episodes stalled: each policy's deterministic action size and noise
    (std before the tanh), the slope of its critic in the action there, and its temperature.
+4. There too, the actor's own objective (SAC Eq. 7, negated): J(m) = E_eps[min Q(s, tanh(m + std
+   eps)) - alpha log pi], 1024 noise draws a state, with the mean m moved by t (before the tanh)
+   along the critic's slope at the deterministic action: J(t) - J(0) for each t, and the size of
+   dJ/dm at t = 0. A flat J at t = 0 while Q itself has slope means the policy's noise averages the
+   slope away (its optimum given its std); a J that still rises means the actor was not trained
+   to its optimum at these states. And the range (max - min) of the critic over a 9 x 9 grid of
+   actions covering [-1, 1]^2, and where its best action points (cosine to the hand -> puck and the
+   puck -> goal directions; pushing the puck home is + on both).
 
     for seed in 2 3 0; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
         --episodes 30; done > benchmarks/results/rlv_fig5a_held_goal_pose_200k.txt
@@ -93,6 +101,45 @@ def replay_neighbours(run: RunDir, ends: dict[str, list[np.ndarray]]) -> None:
     print("  replay states within 0.02 of the end states (median):", ", ".join(words))
 
 
+SHIFTS = [-1.0, -0.5, -0.25, 0.25, 0.5, 1.0]
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)).clamp_min(1e-8)
+
+
+def actor_objective(ag, obs: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor,
+                    noise: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """Per state, E over the noise draws of min Q(s, a) - alpha log pi(a|s), a = tanh(m + std
+    eps): the negated SAC Eq. 7 loss the actor minimises, with the log-prob as GaussianActor's."""
+    log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+    pre = mean[None] + log_std.exp()[None] * noise
+    log_prob = (-0.5 * noise.pow(2) - log_std[None] - 0.5 * np.log(2 * np.pi)).sum(-1)
+    log_prob = log_prob - (2 * (np.log(2) - pre - torch.nn.functional.softplus(-2 * pre))).sum(-1)
+    rows = torch.cat([obs[None].expand(len(noise), -1, -1), torch.tanh(pre)], -1)
+    q = ag.q(rows.reshape(-1, rows.shape[-1])).min(0).values.reshape(log_prob.shape)
+    return (q - ag.alpha * log_prob).mean(0)
+
+
+def actor_objective_along_slope(
+    ag, obs, mean, log_std, q_slope
+) -> tuple[list[float], list[float], float]:
+    """Medians over states of J(t) - J(0) at each shift t of the mean along the critic's slope
+    (same noise draws for every t), of Q(s, tanh(m + t u)) - Q(s, tanh(m)) without noise, and of
+    |dJ/dm| at t = 0."""
+    noise = torch.randn(1024, *mean.shape, generator=torch.Generator().manual_seed(0))
+    u = q_slope / q_slope.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    m0 = mean.detach().requires_grad_(True)
+    j0 = actor_objective(ag, obs, m0, log_std, noise)
+    (dj,) = torch.autograd.grad(j0.sum(), m0)
+    with torch.no_grad():
+        gains = [float((actor_objective(ag, obs, mean + t * u, log_std, noise) - j0).median())
+                 for t in SHIFTS]  # fmt: skip
+        q0 = q_min(ag, obs, torch.tanh(mean))
+        q_gains = [float((q_min(ag, obs, torch.tanh(mean + t * u)) - q0).median()) for t in SHIFTS]
+    return gains, q_gains, float(dj.norm(dim=-1).median())
+
+
 print(f"seed {args.seed}, snapshot at step {args.step}; puck at the goal, hand y {HAND_Y}")
 agents, stalls = {}, torch.empty(0, 5)
 for algo in ["rlv", "sac"]:
@@ -125,4 +172,25 @@ if len(stalls):
             f"  {algo}: |pi(s)| {act.norm(dim=-1).median():.2f}, policy std "
             f"{std:.2f}, |dQ/da| {grad.norm(dim=-1).median():.2f}, "
             f"alpha {float(ag.alpha):.3f}"
+        )
+        gains, q_gains, slope = actor_objective_along_slope(ag, stalls, mean, log_std, grad)
+        for what, values in (("Q without noise", q_gains), ("actor objective J", gains)):
+            words = ", ".join(f"{t:+.2f}: {g:+.2f}" for t, g in zip(SHIFTS, values))
+            print(f"  {algo}: {what}, (t) - (0) along dQ/da: {words}")
+        grid = torch.cartesian_prod(*[torch.linspace(-1, 1, 9)] * 2)
+        rows = torch.cat([stalls[:, None].expand(-1, len(grid), -1),
+                          grid[None].expand(len(stalls), -1, -1)], -1)  # fmt: skip
+        with torch.no_grad():
+            q_grid = ag.q(rows.reshape(-1, rows.shape[-1])).min(0).values.reshape(len(stalls), -1)
+        q_pi = q_min(ag, stalls, act.detach()).squeeze(-1)
+        spread = (q_grid.max(1).values - q_grid.min(1).values).median()
+        above = (q_grid.max(1).values - q_pi).median()
+        best = grid[q_grid.argmax(1)]
+        to_puck = cosine(best, stalls[:, 3:5] - stalls[:, :2]).median()
+        to_goal = cosine(best, torch.tensor(goal, dtype=torch.float32) - stalls[:, 3:5]).median()
+        print(
+            f"  {algo}: |dJ/dm| at t = 0: {slope:.2f}; over a 9 x 9 grid of actions Q's range "
+            f"{spread:.2f}, its best {above:.2f} above Q(s, pi(s)) = {q_pi.median():.1f}; "
+            f"the best action's |a| {best.norm(dim=-1).median():.2f}, its cosine to hand -> "
+            f"puck {to_puck:.2f} and to puck -> goal {to_goal:.2f}"
         )
