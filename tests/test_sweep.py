@@ -147,6 +147,18 @@ def test_parallel_workers_give_the_same_runs(tmp_path):
         assert rows_a == rows_b  # trained rows too, losses included
 
 
+def test_a_run_begun_with_other_threads_resumes_under_several_workers(tmp_path):
+    """--workers > 1 gives each run one torch thread (with two, a forked worker hung here); a
+    run begun by a one-worker sweep with its own threads continues with one, not refused."""
+    methods = {"sac": {"threads": 2}}
+    _, runs = sweep(preset(tmp_path, 100, methods), seeds=2, workers=1)
+    assert yaml.safe_load((runs[0] / "config.yaml").read_text())["run"]["threads"] == 2
+    sweep(preset(tmp_path, 200, methods), seeds=2, workers=2)
+    for run in runs:
+        assert last_step(run) == 200
+        assert yaml.safe_load((run / "config.yaml").read_text())["run"]["threads"] == 1
+
+
 def test_preset_headers_state_the_budget_the_file_runs():
     """A header's "Budget: Nk steps" is what the preset's base really runs."""
     import re

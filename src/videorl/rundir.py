@@ -94,19 +94,22 @@ class RunDir:
         return make_config(config_values(self.read_config_dict()))
 
     def resumed(self, cfg: TrainConfig) -> TrainConfig:
-        """The saved config with ``cfg``'s step budget; any other key where ``cfg`` differs
+        """The saved config with ``cfg``'s step budget and torch threads (a machine setting: a
+        sweep with several workers gives each run one); any other key where ``cfg`` differs
         from the run's config.yaml is refused, naming it (the one resume rule)."""
         saved = self.read_config()
         mine, theirs = cfg.flat(), saved.flat()
         changed = [k for k in sorted(set(mine) | set(theirs))
-                   if k != "steps" and mine.get(k) != theirs.get(k)]  # fmt: skip
+                   if k not in ("steps", "threads") and mine.get(k) != theirs.get(k)]  # fmt: skip
         if changed:
             k = changed[0]
             raise UserError(
                 f"--resume continues {self.path} as configured: {k} is {theirs.get(k)!r} there, "
-                f"not {mine.get(k)!r}; drop that flag (only --steps may change, to extend the run)"
+                f"not {mine.get(k)!r}; drop that flag (only --steps, to extend the run, and "
+                "threads may change)"
             )
-        return dataclasses.replace(saved, run=dataclasses.replace(saved.run, steps=cfg.run.steps))
+        run = dataclasses.replace(saved.run, steps=cfg.run.steps, threads=cfg.run.threads)
+        return dataclasses.replace(saved, run=run)
 
     def write_config(self, cfg: TrainConfig, reward_info: dict | None = None) -> None:
         atomic.write_text(self.config, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
