@@ -22,7 +22,7 @@ Three measurements per seed (one snapshot; RLV and SAC of the same seeds where b
    actions covering [-1, 1]^2, and where its best action points (cosine to the hand -> puck and the
    puck -> goal directions; pushing the puck home is + on both).
 
-    for seed in 2 3 0; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
+    for seed in 0 1 2 3 4; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
         --episodes 30; done > benchmarks/results/rlv_fig5a_held_goal_pose_200k.txt
 """
 

@@ -5,7 +5,7 @@ return of the deterministic (evaluation) and the sampled (training) policy on N 
 
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 40000 \
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
-    for seed in 0 1; do .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
+    for seed in 0 1 2 3 4; do .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
         --seed $seed --episodes 30; done > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
 """
 
