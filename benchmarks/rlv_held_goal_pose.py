@@ -35,7 +35,7 @@ import torch
 from videorl import checkpoint
 from videorl.agents import make_method
 from videorl.envs.pusher import PusherEnv
-from videorl.nets import LOG_STD_MAX, LOG_STD_MIN
+from videorl.nets import LOG_STD_MAX, LOG_STD_MIN, tanh_gaussian
 from videorl.rollout import EVAL_SEED_OFFSET, episode_seed, make_env, spaces_from_env
 from videorl.rundir import RunDir
 
@@ -49,18 +49,18 @@ ap.add_argument("--seed", type=int, default=3)
 ap.add_argument("--episodes", type=int, default=10)
 args = ap.parse_args()
 torch.set_num_threads(1)
+torch.set_grad_enabled(False)  # on only where a slope is measured
 goal = np.array(PusherEnv.GOAL)
 env = make_env("state-pusher")
 
 
 def q_min(ag, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return ag.q(torch.cat([obs, act], -1)).min(0).values
+    """min over the twin critics of Q(s, a), one value per row."""
+    return ag.q(torch.cat([obs, act], -1)).min(0).values
 
 
 def pi_det(ag, obs: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return ag.actor(ag.actor_features(obs), deterministic=True)[0]
+    return ag.actor(ag.actor_features(obs), deterministic=True)[0]
 
 
 def episode_ends(ag) -> dict[str, list[np.ndarray]]:
@@ -111,33 +111,32 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def actor_objective(ag, obs: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor,
                     noise: torch.Tensor) -> torch.Tensor:  # fmt: skip
     """Per state, E over the noise draws of min Q(s, a) - alpha log pi(a|s), a = tanh(m + std
-    eps): the negated SAC Eq. 7 loss the actor minimises, with the log-prob as GaussianActor's."""
-    log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
-    pre = mean[None] + log_std.exp()[None] * noise
-    log_prob = (-0.5 * noise.pow(2) - log_std[None] - 0.5 * np.log(2 * np.pi)).sum(-1)
-    log_prob = log_prob - (2 * (np.log(2) - pre - torch.nn.functional.softplus(-2 * pre))).sum(-1)
-    rows = torch.cat([obs[None].expand(len(noise), -1, -1), torch.tanh(pre)], -1)
-    q = ag.q(rows.reshape(-1, rows.shape[-1])).min(0).values.reshape(log_prob.shape)
+    eps): the negated SAC Eq. 7 loss the actor minimises."""
+    action, log_prob = tanh_gaussian(mean, log_std, noise)  # noise: (draws, states, dims)
+    states = obs.expand(len(noise), -1, -1).reshape(-1, obs.shape[-1])
+    q = q_min(ag, states, action.reshape(len(states), -1)).reshape(log_prob.shape)
     return (q - ag.alpha * log_prob).mean(0)
 
 
-def actor_objective_along_slope(
-    ag, obs, mean, log_std, q_slope
-) -> tuple[list[float], list[float], float]:
+def actor_objective_along_slope(ag, obs, mean, log_std, q_slope) -> tuple[list[float], float]:
     """Medians over states of J(t) - J(0) at each shift t of the mean along the critic's slope
-    (same noise draws for every t), of Q(s, tanh(m + t u)) - Q(s, tanh(m)) without noise, and of
-    |dJ/dm| at t = 0."""
+    (same noise draws for every t), and of |dJ/dm| at t = 0."""
     noise = torch.randn(1024, *mean.shape, generator=torch.Generator().manual_seed(0))
     u = q_slope / q_slope.norm(dim=-1, keepdim=True).clamp_min(1e-8)
     m0 = mean.detach().requires_grad_(True)
-    j0 = actor_objective(ag, obs, m0, log_std, noise)
-    (dj,) = torch.autograd.grad(j0.sum(), m0)
-    with torch.no_grad():
-        gains = [float((actor_objective(ag, obs, mean + t * u, log_std, noise) - j0).median())
-                 for t in SHIFTS]  # fmt: skip
-        q0 = q_min(ag, obs, torch.tanh(mean))
-        q_gains = [float((q_min(ag, obs, torch.tanh(mean + t * u)) - q0).median()) for t in SHIFTS]
-    return gains, q_gains, float(dj.norm(dim=-1).median())
+    with torch.enable_grad():
+        j0 = actor_objective(ag, obs, m0, log_std, noise)
+        (dj,) = torch.autograd.grad(j0.sum(), m0)
+    gains = [float((actor_objective(ag, obs, mean + t * u, log_std, noise) - j0).median())
+             for t in SHIFTS]  # fmt: skip
+    return gains, float(dj.norm(dim=-1).median())
+
+
+def critic_over_action_grid(ag, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 9 x 9 grid of actions covering [-1, 1]^2 and min Q(s, a) on it, (states, 81)."""
+    grid = torch.cartesian_prod(*[torch.linspace(-1, 1, 9)] * 2)
+    states = obs.repeat_interleave(len(grid), 0)
+    return grid, q_min(ag, states, grid.repeat(len(obs), 1)).reshape(len(obs), len(grid))
 
 
 print(f"seed {args.seed}, snapshot at step {args.step}; puck at the goal, hand y {HAND_Y}")
@@ -162,35 +161,30 @@ for algo in ["rlv", "sac"]:
 
 if len(stalls):
     print(f"at RLV's {len(stalls)} stalled end states (medians):")
+    to_goal_dir = torch.tensor(goal, dtype=torch.float32) - stalls[:, 3:5]
     for algo, ag in agents.items():
-        with torch.no_grad():
-            mean, log_std = ag.actor.net(ag.actor_features(stalls)).chunk(2, dim=-1)
+        mean, log_std = ag.actor.net(ag.actor_features(stalls)).chunk(2, dim=-1)
         std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().mean(-1).median()
-        act = torch.tanh(mean).requires_grad_(True)
-        (grad,) = torch.autograd.grad(ag.q(torch.cat([stalls, act], -1)).min(0).values.sum(), act)
+        act = torch.tanh(mean)
+        with torch.enable_grad():
+            a = act.clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(q_min(ag, stalls, a).sum(), a)
         print(
             f"  {algo}: |pi(s)| {act.norm(dim=-1).median():.2f}, policy std "
             f"{std:.2f}, |dQ/da| {grad.norm(dim=-1).median():.2f}, "
             f"alpha {float(ag.alpha):.3f}"
         )
-        gains, q_gains, slope = actor_objective_along_slope(ag, stalls, mean, log_std, grad)
-        for what, values in (("Q without noise", q_gains), ("actor objective J", gains)):
-            words = ", ".join(f"{t:+.2f}: {g:+.2f}" for t, g in zip(SHIFTS, values))
-            print(f"  {algo}: {what}, (t) - (0) along dQ/da: {words}")
-        grid = torch.cartesian_prod(*[torch.linspace(-1, 1, 9)] * 2)
-        rows = torch.cat([stalls[:, None].expand(-1, len(grid), -1),
-                          grid[None].expand(len(stalls), -1, -1)], -1)  # fmt: skip
-        with torch.no_grad():
-            q_grid = ag.q(rows.reshape(-1, rows.shape[-1])).min(0).values.reshape(len(stalls), -1)
-        q_pi = q_min(ag, stalls, act.detach()).squeeze(-1)
-        spread = (q_grid.max(1).values - q_grid.min(1).values).median()
-        above = (q_grid.max(1).values - q_pi).median()
+        gains, slope = actor_objective_along_slope(ag, stalls, mean, log_std, grad)
+        words = ", ".join(f"{t:+.2f}: {g:+.2f}" for t, g in zip(SHIFTS, gains))
+        print(f"  {algo}: actor objective J, (t) - (0) along dQ/da: {words}")
+        grid, q_grid = critic_over_action_grid(ag, stalls)
+        q_pi = q_min(ag, stalls, act)
         best = grid[q_grid.argmax(1)]
-        to_puck = cosine(best, stalls[:, 3:5] - stalls[:, :2]).median()
-        to_goal = cosine(best, torch.tensor(goal, dtype=torch.float32) - stalls[:, 3:5]).median()
         print(
             f"  {algo}: |dJ/dm| at t = 0: {slope:.2f}; over a 9 x 9 grid of actions Q's range "
-            f"{spread:.2f}, its best {above:.2f} above Q(s, pi(s)) = {q_pi.median():.1f}; "
-            f"the best action's |a| {best.norm(dim=-1).median():.2f}, its cosine to hand -> "
-            f"puck {to_puck:.2f} and to puck -> goal {to_goal:.2f}"
+            f"{(q_grid.max(1).values - q_grid.min(1).values).median():.2f}, its best "
+            f"{(q_grid.max(1).values - q_pi).median():.2f} above Q(s, pi(s)) = "
+            f"{q_pi.median():.1f}; the best action's |a| {best.norm(dim=-1).median():.2f}, its "
+            f"cosine to hand -> puck {cosine(best, stalls[:, 3:5] - stalls[:, :2]).median():.2f} "
+            f"and to puck -> goal {cosine(best, to_goal_dir).median():.2f}"
         )

@@ -106,6 +106,20 @@ class TwinQ(nn.Module):
         return q.squeeze(-1) if self.out_dim == 1 else q
 
 
+def tanh_gaussian(
+    mean: torch.Tensor, log_std: torch.Tensor, noise: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(action, log_prob) of tanh(mean + std * noise), log_std clamped as the actor clamps it;
+    log_prob includes the tanh change of variables. ``noise`` may carry leading sample dims."""
+    log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+    pre = mean + log_std.exp() * noise
+    action = torch.tanh(pre)
+    # log N(pre; mean, std) - sum log(1 - tanh(pre)^2), the latter in a stable form.
+    log_prob = (-0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    log_prob = log_prob - (2 * (math.log(2) - pre - F.softplus(-2 * pre))).sum(-1)
+    return action, log_prob
+
+
 class GaussianActor(nn.Module):
     """Tanh-squashed Gaussian policy head for actions in [-1, 1]^d."""
 
@@ -120,15 +134,7 @@ class GaussianActor(nn.Module):
         mean, log_std = self.net(h).chunk(2, dim=-1)
         if deterministic:
             return torch.tanh(mean), torch.zeros(h.shape[0], device=h.device)
-        log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
-        std = log_std.exp()
-        noise = torch.randn_like(mean)
-        pre = mean + std * noise
-        action = torch.tanh(pre)
-        # log N(pre; mean, std) - sum log(1 - tanh(pre)^2), the latter in a stable form.
-        log_prob = (-0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-        log_prob = log_prob - (2 * (math.log(2) - pre - F.softplus(-2 * pre))).sum(-1)
-        return action, log_prob
+        return tanh_gaussian(mean, log_std, torch.randn_like(mean))
 
 
 class CategoricalActor(nn.Module):
