@@ -24,6 +24,8 @@ Three measurements per seed (one snapshot; RLV and SAC of the same seeds where b
 
     for seed in 0 1 2 3 4; do .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed $seed \
         --episodes 30; done > benchmarks/results/rlv_fig5a_held_goal_pose_200k.txt
+    .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed 0 --episodes 30 \
+        --methods rlv-idle-cut rlv sac   # another method's stalled states, compared with RLV's
 """
 
 import argparse
@@ -47,6 +49,12 @@ ap.add_argument("--sweep", default="runs/sweeps/rlv_fig5a_state_pusher")
 ap.add_argument("--step", type=int, default=200000)
 ap.add_argument("--seed", type=int, default=3)
 ap.add_argument("--episodes", type=int, default=10)
+ap.add_argument(
+    "--methods",
+    nargs="+",
+    default=["rlv", "sac"],
+    help="the sweep's method folders; the first one's stalled episodes are studied",
+)
 args = ap.parse_args()
 torch.set_num_threads(1)
 torch.set_grad_enabled(False)  # on only where a slope is measured
@@ -141,7 +149,7 @@ def critic_over_action_grid(ag, obs: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 print(f"seed {args.seed}, snapshot at step {args.step}; puck at the goal, hand y {HAND_Y}")
 agents, stalls = {}, torch.empty(0, 5)
-for algo in ["rlv", "sac"]:
+for algo in args.methods:
     run = RunDir(Path(args.sweep) / algo / f"seed{args.seed}")
     if not run.snapshot(args.step).is_file():
         print(algo, "no snapshot at this step")
@@ -156,11 +164,11 @@ for algo in ["rlv", "sac"]:
     words = ", ".join(f"{k} {len(v)}" for k, v in ends.items())
     print(f"{algo} {args.episodes} deterministic episodes end: {words}")
     replay_neighbours(run, ends)
-    if algo == "rlv":
+    if algo == args.methods[0]:
         stalls = torch.tensor(np.array(ends["stalled"]), dtype=torch.float32).reshape(-1, 5)
 
 if len(stalls):
-    print(f"at RLV's {len(stalls)} stalled end states (medians):")
+    print(f"at {args.methods[0]}'s {len(stalls)} stalled end states (medians):")
     to_goal_dir = torch.tensor(goal, dtype=torch.float32) - stalls[:, 3:5]
     for algo, ag in agents.items():
         mean, log_std = ag.actor.net(ag.actor_features(stalls)).chunk(2, dim=-1)

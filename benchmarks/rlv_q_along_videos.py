@@ -7,6 +7,8 @@ return of the deterministic (evaluation) and the sampled (training) policy on N 
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
     for seed in 0 1 2 3 4; do .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
         --seed $seed --episodes 30; done > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
+    .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 --seed 0 --episodes 30 \
+        --methods rlv-idle-cut rlv-gt-rewards rlv-first-reward   # the label controls
 """
 
 import argparse
@@ -25,10 +27,11 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--step", type=int, default=40000)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--episodes", type=int, default=0)
+ap.add_argument("--methods", nargs="+", default=["rlv", "sac"], help="the sweep's method folders")
 args = ap.parse_args()
 print(f"seed {args.seed}, snapshot at step {args.step}, the first 10 expert videos")
 torch.set_num_threads(1)
-for algo in ["rlv", "sac"]:
+for algo in args.methods:
     run = RunDir(f"runs/sweeps/rlv_fig5a_state_pusher/{algo}/seed{args.seed}")
     cfg = run.read_config()
     env = make_env("state-pusher")
