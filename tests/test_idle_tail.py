@@ -125,3 +125,67 @@ def test_a_cut_that_cuts_nothing_is_refused(dataset, tmp_path, capsys, setting, 
     assert code == 2 and len(err) == 1
     assert "obs_cut=idle_tail would cut none of the 2 videos" in err[0] and expected in err[0]
     assert not out.exists()
+
+
+# -- obs_rewards=idle_tail: the videos kept whole, their idle tails labelled in the goal --------
+def test_idle_tail_labels_reward_each_transition_into_the_tail_and_nothing_before():
+    from videorl.data.idle_tail import idle_tail_rewards
+
+    held, moving = reach_then_hold(20, 60), reach_then_hold(30, 3)  # the second has no tail
+    labels = idle_tail_rewards([held, moving], 0.01, 10, c_large=1.0, c_small=-0.5)
+    assert len(labels) == len(held) - 1 + len(moving) - 1
+    # the tail starts at frame 20: transitions 19 -> 20 and later lead into it
+    np.testing.assert_array_equal(labels[:19], -0.5)
+    np.testing.assert_array_equal(labels[19 : len(held) - 1], 1.0)
+    np.testing.assert_array_equal(labels[len(held) - 1 :], -0.5)
+
+
+def test_idle_tail_labels_are_a_config_value_that_reads_c_large_and_the_idle_keys():
+    from videorl.agents.rlv import RLV
+
+    cfg = make_config(algo="rlv", env="state-pusher", obs_data="d", obs_rewards="idle_tail",
+                      c_large=1.0, idle_min_frames=5)  # fmt: skip
+    request = RLV.observation_request(cfg)
+    assert request.idle_tail_labels == (1.0, 0.0, 0.1, 5)  # c_small: Table 2's 0 here
+    assert request.cut is None and request.reward_labels is None and not request.groundtruth
+    with pytest.raises(ConfigError, match="choose one"):
+        make_config(algo="rlv", obs_data="d", obs_rewards="idle_tail", obs_cut="idle_tail")
+    with pytest.raises(ConfigError, match="obs_terminals='recorded' is not read"):
+        make_config(algo="rlv", obs_data="d", obs_rewards="idle_tail", obs_terminals="recorded")
+    with pytest.raises(ConfigError, match="obs_augment=negative_jitter makes videos"):
+        make_config(algo="rlv", obs_data="d", obs_rewards="idle_tail",
+                    obs_augment="negative_jitter")  # fmt: skip
+
+
+def test_idle_tail_labels_reach_the_critic_with_no_terminal(dataset):
+    from videorl.agents.base import Spaces
+    from videorl.agents.rlv import RLV
+    from videorl.observation_data import load_observation_pool
+
+    cfg = make_config(algo="rlv", env="state-pusher", obs_data=str(dataset.path),
+                      obs_rewards="idle_tail", c_large=2.0, c_small=-1.0)  # fmt: skip
+    spaces = Spaces((5,), False, 2, False)
+    pool, _ = load_observation_pool(cfg, spaces, RLV.observation_request(cfg))
+    agent = RLV.build(spaces, cfg, torch.device("cpu"))
+    batch = pool.sample(4000, np.random.default_rng(0))
+    reward, terminated = agent.label_rewards(batch)
+    assert not terminated.any()
+    assert set(reward.tolist()) == {2.0, -1.0}
+    in_goal = batch.next_obs[:, :2].sub(1.0).abs().amax(1) < 0.05
+    assert in_goal[reward == 2.0].all()  # rewarded: only transitions into the held state
+    # video 0 holds for 40 frames (its tail: rewarded), video 1 for 3 (no tail: c_small)
+    assert 0.8 < (reward[in_goal] == 2.0).float().mean() < 0.95
+
+
+def test_idle_tail_labels_that_find_no_tail_are_refused(dataset, tmp_path, capsys):
+    from videorl.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--algo", "rlv", "--env", "state-pusher", "--obs-data", str(dataset.path),
+            "--steps", "20", "--no-progress", "--out", str(out), "--obs-reward", "idle_tail",
+            "--set", "idle_min_frames=60", "initial_steps=10", "batch_size=8",
+            "obs_batch_size=8", "eval_every=20", "eval_episodes=1"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "obs_rewards=idle_tail would label none of the 2 videos" in err[0]
+    assert "idle_min_frames=60" in err[0] and not out.exists()

@@ -39,9 +39,7 @@ def load_observation_pool(
         keep = (frames_to_keep(ds, fraction, min_frames) if where == "idle_tail"
                 else frames_to_first_reward(ds))  # fmt: skip
         if list(keep) == list(ds.lengths):
-            why = (f"none has an idle tail of idle_min_frames={min_frames} frames within "
-                   f"idle_fraction={fraction}; raise idle_fraction or lower idle_min_frames"
-                   if where == "idle_tail" else
+            why = (idle_tail_missing(fraction, min_frames) if where == "idle_tail" else
                    "no video's groundtruth/ rewards a transition before its last")  # fmt: skip
             raise UserError(
                 f"obs_cut={where} would cut none of the {len(keep)} videos in {ds.path}: {why}, "
@@ -53,6 +51,8 @@ def load_observation_pool(
     labels, info = None, None
     if request.reward_labels:
         labels, info = learned_labels(cfg, request.reward_labels, ds)
+    elif request.idle_tail_labels:
+        labels = idle_tail_labels(ds, *request.idle_tail_labels)
     # Ground truth also feeds diagnostics when the dataset has it; it trains nothing unless
     # the method asked for it (an ablation), and then it must be there.
     pool = ObservationPool(
@@ -80,6 +80,25 @@ def learned_labels(cfg: TrainConfig, spec: str, ds) -> tuple[np.ndarray, dict]:
         reward.reset(np.asarray(video[0]))
         labels += [reward.step(np.asarray(frame), 0.0) for frame in video[1:]]
     return np.asarray(labels, dtype=np.float32), info
+
+
+def idle_tail_missing(fraction: float, min_frames: int) -> str:
+    return (f"none has an idle tail of idle_min_frames={min_frames} frames within "
+            f"idle_fraction={fraction}; raise idle_fraction or lower idle_min_frames")  # fmt: skip
+
+
+def idle_tail_labels(
+    ds, c_large: float, c_small: float, fraction: float, min_frames: int
+) -> np.ndarray:
+    """obs_rewards=idle_tail: c_large into each video's idle tail, c_small elsewhere."""
+    from videorl.data.idle_tail import frames_to_keep, idle_tail_rewards
+
+    if list(frames_to_keep(ds, fraction, min_frames)) == list(ds.lengths):
+        raise UserError(
+            f"obs_rewards=idle_tail would label none of the {len(ds)} videos in {ds.path} as "
+            f"in the goal: {idle_tail_missing(fraction, min_frames)}"
+        )
+    return idle_tail_rewards(ds, fraction, min_frames, c_large, c_small)
 
 
 def check_groundtruth(ds, needed: dict[str, str], task: str | None) -> None:

@@ -83,6 +83,9 @@ class ObservationRequest:
     cut: tuple[str, float, int] | None = None
     """where videos end, cut in memory: (idle_tail | first_reward, idle fraction, idle min
     frames); see ``videorl.data.idle_tail``"""
+    idle_tail_labels: tuple[float, float, float, int] | None = None
+    """reward labels from each video's idle tail, for every transition: (reward into the tail,
+    reward elsewhere, idle fraction, idle min frames); see ``videorl.data.idle_tail``"""
 
 
 class Method(nn.Module):

@@ -48,6 +48,11 @@ def table2_c_small(env: str) -> float:
     return -1.0 if "acrobot" in env.lower() else 0.0
 
 
+def c_small_of(cfg: RLVConfig, env: str) -> float:
+    """The configured c_small, or Table 2's for the task when it is null."""
+    return cfg.c_small if cfg.c_small is not None else table2_c_small(env)
+
+
 def domain_loss(logits_int: torch.Tensor, logits_obs: torch.Tensor) -> torch.Tensor:
     """-L_dom of RLV Eq. 3, the discriminator's loss: L_dom = log D(h_int) + log(1 - D(h_obs))
     with D = sigmoid(logits) the probability that features come from the robot's data.
@@ -90,7 +95,7 @@ class RLV(SAC):
             )
         if not self.pixels and cfg.paired_data:
             raise ConfigError("paired_data needs pixel observations; remove it for state tasks")
-        self.c_small = cfg.c_small if cfg.c_small is not None else table2_c_small(task)
+        self.c_small = c_small_of(cfg, task)
         self.own_encoder = self.pixels and cfg.inverse_encoder == "own"
         if self.pixels and not self.own_encoder and not self.shared_encoder:
             raise ConfigError(
@@ -124,20 +129,25 @@ class RLV(SAC):
     @classmethod
     def observation_request(cls, cfg: TrainConfig) -> ObservationRequest:
         """Ground truth when an ablation reads it (and for the label diagnostic where the
-        dataset has it), the paired dataset, and a learned reward's labels."""
+        dataset has it), the paired dataset, a learned reward's labels, and where the videos
+        are cut or their idle tails labelled."""
         rlv = cfg.method
-        augment = None
+        augment = cut = idle_labels = None
         if rlv.obs_augment != "none":
             augment = VideoAugment(rlv.obs_augment, rlv.augment_fraction, rlv.jitter,
                                    tuple(rlv.jitter_start))  # fmt: skip
+        idle = (rlv.idle_fraction, rlv.idle_min_frames)
+        if rlv.obs_cut != "none":
+            cut = (rlv.obs_cut, *idle)
+        if rlv.obs_rewards == "idle_tail":
+            idle_labels = (rlv.c_large, c_small_of(rlv, cfg.run.env), *idle)
         return ObservationRequest(
             groundtruth={k: v for k, v in rlv.groundtruth_readers().items() if v},
             augment=augment,
             paired_data=rlv.paired_data,
             reward_labels=rlv.obs_rewards if is_learned(rlv.obs_rewards) else None,
-            cut=None
-            if rlv.obs_cut == "none"
-            else (rlv.obs_cut, rlv.idle_fraction, rlv.idle_min_frames),  # fmt: skip
+            cut=cut,
+            idle_tail_labels=idle_labels,
         )
 
     @property
@@ -186,7 +196,9 @@ class RLV(SAC):
         reached the goal, and its last state is not absorbing, REFERENCE.md defect 3). A learned
         reward (``hold:MODEL_DIR``) labels every transition with the pool's precomputed
         HOLD reward and marks none terminal: a video's end is a cut, not an absorbing state
-        (defect 3), and the goal's value then comes from the robot's own data."""
+        (defect 3), and the goal's value then comes from the robot's own data. ``idle_tail``
+        (beyond the paper) is precomputed too: c_large into each video's idle tail, c_small
+        before it, none terminal (``videorl.data.idle_tail``)."""
         if obs_batch.reward_label is not None:
             labels = obs_batch.reward_label.to(self.device)
             return labels, torch.zeros_like(labels)

@@ -41,9 +41,9 @@ class RLVConfig:
     obs_cut: str = "none"
     """where observation videos end, cut in memory so that Eq. 2's last transition is the one into the goal: none (as recorded, the paper); idle_tail (where the frames stop changing, found without labels: they stay within idle_fraction of the video's largest distance from its last frame); first_reward (after the first transition the dataset's groundtruth/ rewards: a control that reads labels)"""  # noqa: E501
     idle_fraction: float = 0.1
-    """obs_cut=idle_tail: tolerance of the idle tail, a fraction of the video's largest distance from its last frame"""  # noqa: E501
+    """obs_cut=idle_tail or obs_rewards=idle_tail: tolerance of the idle tail, a fraction of the video's largest distance from its last frame"""  # noqa: E501
     idle_min_frames: int = 10
-    """obs_cut=idle_tail: videos whose idle tail is shorter are kept whole"""
+    """obs_cut=idle_tail or obs_rewards=idle_tail: shorter still tails are no idle tail"""
     inverse_hidden: list[int] = items([64, 64, 64])
     """inverse-model MLP widths (Tables 3-4)"""
     inverse_encoder: str = "own"
@@ -55,7 +55,7 @@ class RLVConfig:
     obs_actions: str = "inverse"
     """observation actions from the inverse model; Fig. 8 ablations: groundtruth (the dataset's groundtruth/) or zero"""  # noqa: E501
     obs_rewards: str = flag("rlv", "--obs-reward", metavar="SPEC")
-    """observation rewards: Eq. 2 (rlv); Fig. 8 ablations groundtruth or zero; or a learned reward such as hold:MODEL_DIR (uses goal, reward_scale; see --reward)"""  # noqa: E501
+    """observation rewards: Eq. 2 (rlv); Fig. 8 ablations groundtruth or zero; idle_tail (beyond the paper, label-free: c_large on every transition into a video's idle tail, as in a task that rewards each step in the goal, c_small before it, none terminal; uses idle_fraction, idle_min_frames); or a learned reward such as hold:MODEL_DIR (uses goal, reward_scale; see --reward)"""  # noqa: E501
     paired_data: str | None = None
     """optional paired loss: a dataset of the same rollouts as obs_data rendered in the robot's domain (collect with the same --seed and policy)"""  # noqa: E501
     paired_weight: float = 1e-6
@@ -76,16 +76,17 @@ class RLVConfig:
             out["paired_weight"] = "the paired loss (paired_data=DIR)"
         if self.c3 == 0:
             out |= dict.fromkeys(("disc_lr", "disc_hidden"), "domain confusion (c3 > 0)")
-        if self.obs_rewards != "rlv":
-            out |= dict.fromkeys(("c_large", "c_small"), "the Eq. 2 labels (obs_rewards=rlv)")
-        if is_learned(self.obs_rewards):
-            out["obs_terminals"] = "Eq. 2 or ground-truth rewards (a learned reward has none)"
+        if self.obs_rewards not in ("rlv", "idle_tail"):
+            out |= dict.fromkeys(("c_large", "c_small"), "obs_rewards=rlv (Eq. 2) or idle_tail")
+        if is_learned(self.obs_rewards) or self.obs_rewards == "idle_tail":
+            out["obs_terminals"] = "obs_rewards=rlv, groundtruth or zero (the others have none)"
         if self.obs_augment != "negative_jitter":
             out |= dict.fromkeys(("jitter", "jitter_start"), "obs_augment=negative_jitter")
         if self.obs_augment == "none":
             out["augment_fraction"] = "video augmentation (obs_augment)"
-        if self.obs_cut != "idle_tail":
-            out |= dict.fromkeys(("idle_fraction", "idle_min_frames"), "obs_cut=idle_tail")
+        if self.obs_cut != "idle_tail" and self.obs_rewards != "idle_tail":
+            idle = "obs_cut=idle_tail or obs_rewards=idle_tail"
+            out |= dict.fromkeys(("idle_fraction", "idle_min_frames"), idle)
         return out
 
     def validate(self, cfg: TrainConfig) -> None:
@@ -94,7 +95,7 @@ class RLVConfig:
         choices = {
             "inverse_encoder": ("own", "shared"),
             "obs_actions": ("inverse", "groundtruth", "zero"),
-            "obs_rewards": ("rlv", "groundtruth", "zero"),
+            "obs_rewards": ("rlv", "groundtruth", "zero", "idle_tail"),
             "obs_terminals": ("last", "recorded"),
             "obs_cut": ("none", "idle_tail", "first_reward"),
             "obs_augment": AUGMENTS,
@@ -116,6 +117,11 @@ class RLVConfig:
                 f"obs_cut={self.obs_cut} makes each cut video's end terminal, obs_terminals="
                 "recorded only the dataset's recorded terminals: choose one"
             )
+        if self.obs_cut != "none" and self.obs_rewards == "idle_tail":
+            raise ConfigError(
+                f"obs_cut={self.obs_cut} cuts the videos' ends that obs_rewards=idle_tail labels "
+                "as in the goal: choose one"
+            )
         self._validate_augment()
 
     def _validate_augment(self) -> None:
@@ -126,7 +132,8 @@ class RLVConfig:
         if len(self.jitter_start) != 2 or not 0 <= self.jitter_start[0] <= self.jitter_start[1]:
             raise ConfigError("jitter_start must be [first, last] with 0 <= first <= last")
         readers = [s for s in self.groundtruth_readers().values() if s]
-        if readers or self.paired_data or is_learned(self.obs_rewards):
+        labelled = is_learned(self.obs_rewards) or self.obs_rewards == "idle_tail"
+        if readers or self.paired_data or labelled:
             what = readers[0] if readers else "paired_data" if self.paired_data else "obs_rewards"
             raise ConfigError(
                 f"obs_augment={self.obs_augment} makes videos that {what} cannot read (no "

@@ -1,4 +1,5 @@
-"""A video's idle tail, found without labels, and videos cut where it begins (``obs_cut``).
+"""A video's idle tail, found without labels: videos cut where it begins (``obs_cut``), or
+labelled as in the goal (``obs_rewards: idle_tail``).
 
 An expert that reaches the goal and then holds it makes videos whose last frames all show the
 goal state (the State Pusher's scripted expert: goal at steps 16-28 of 100, then held). RLV's
@@ -8,6 +9,12 @@ critic spreads the one reward over the held states. Cutting each video where its
 begins makes Eq. 2's reading true: the last transition enters the goal state, and it is
 terminal. It reads no success flag, so it works on imported videos too. (``first_reward``,
 the control, cuts after the first transition that the dataset's ground truth rewards.)
+
+The other reading keeps the videos whole and labels them like a task that rewards every step
+in the goal: ``c_large`` on each transition into the idle tail, ``c_small`` before it, and no
+transition terminal (a video's end is where the recording stopped, not an absorbing state).
+With ``c_large`` set to the robot's reward per step in the goal, the videos' held-goal states
+then get the value the robot's own data gives them, instead of Eq. 2's c_small.
 
 The idle tail is the longest suffix in which every frame stays within ``fraction`` of the
 video's largest distance from its last frame (Euclidean for states; mean absolute difference
@@ -60,6 +67,20 @@ def frames_to_first_reward(dataset) -> list[int]:
         hit = np.flatnonzero(dataset.groundtruth(i)["rewards"] > 0)
         keep.append(int(hit[0]) + 2 if len(hit) else length)
     return keep
+
+
+def idle_tail_rewards(
+    dataset, fraction: float, min_frames: int, c_large: float, c_small: float
+) -> np.ndarray:
+    """Per-transition reward labels, in the dataset's transition order (each video's T - 1
+    transitions in turn): ``c_large`` where the next frame lies in the video's idle tail,
+    ``c_small`` elsewhere (a video without an idle tail: ``c_small`` throughout)."""
+    labels = []
+    for video in dataset:
+        start = idle_tail_start(video, fraction, min_frames)
+        into_tail = np.arange(1, len(video)) >= (len(video) if start is None else start)
+        labels.append(np.where(into_tail, c_large, c_small))  # Eq. 2 variant, beyond the paper
+    return np.concatenate(labels).astype(np.float32)
 
 
 class CutVideos:
