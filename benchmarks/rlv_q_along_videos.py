@@ -1,7 +1,10 @@
 """Diagnosis of the State Pusher result: on the expert videos, the RLV and SAC critics of one
 seed at one step's snapshot: Q(s, a_expert) and Q(s, pi(s)) along the video, and how well the
 policy agrees with the expert (cosine of the actions). With ``--episodes N``, also the mean
-return of the deterministic (evaluation) and the sampled (training) policy on N new episodes.
+return of the deterministic (evaluation) and the sampled (training) policy on N new episodes,
+and the policy's std (before the tanh) on the videos' states and on its sampled episodes'
+states: SAC's temperature holds the entropy averaged over a batch, which for RLV is half
+video rows.
 
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 40000 \
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
@@ -20,6 +23,7 @@ import torch
 from videorl import checkpoint
 from videorl.agents import make_method
 from videorl.data.dataset import VideoDataset
+from videorl.nets import LOG_STD_MAX, LOG_STD_MIN
 from videorl.rollout import evaluate, make_env, spaces_from_env
 from videorl.rundir import RunDir
 
@@ -29,6 +33,20 @@ ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--episodes", type=int, default=0)
 ap.add_argument("--methods", nargs="+", default=["rlv", "sac"], help="the sweep's method folders")
 args = ap.parse_args()
+
+
+def recording(policy, seen: list, obs: np.ndarray):
+    seen.append(np.asarray(obs, dtype=np.float32))
+    return policy(obs)
+
+
+@torch.no_grad()
+def policy_std(ag, obs: torch.Tensor) -> float:
+    """Median over states and action dimensions of the policy's std before the tanh."""
+    _, log_std = ag.actor.net(ag.actor_features(obs)).chunk(2, dim=-1)
+    return float(log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().median())
+
+
 print(f"seed {args.seed}, snapshot at step {args.step}, the first 10 expert videos")
 torch.set_num_threads(1)
 for algo in args.methods:
@@ -61,9 +79,16 @@ for algo in args.methods:
         np.round(qp[[0, 25, 50, 75, 99]], 2),
     )
     if args.episodes:
-        words = []
+        words, seen = [], []
         for mode, det in [("deterministic", True), ("sampled", False)]:
             policy = partial(ag.act, deterministic=det)
+            if not det:
+                policy = partial(recording, policy, seen)
             torch.manual_seed(0)  # the sampled policy's noise, so that a re-run gives the same
             words.append(f"{mode} {evaluate(env, policy, args.episodes, 123)[0]:.1f}")
         print(algo, f"mean return over {args.episodes} new episodes:", ", ".join(words))
+        video_states = torch.tensor(np.concatenate([ds[i][:-1] for i in range(10)]))
+        own_states = torch.tensor(np.array(seen), dtype=torch.float32)
+        print(algo, f"policy std (before the tanh), median: on the videos' states "
+              f"{policy_std(ag, video_states):.2f}, on its sampled episodes' "
+              f"{policy_std(ag, own_states):.2f}; alpha {ag.alpha.item():.3f}")  # fmt: skip
