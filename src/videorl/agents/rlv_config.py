@@ -33,7 +33,7 @@ class RLVConfig:
     c3: float = 0.0
     """Eq. 4: weight of domain confusion; 0 disables it (Sec. 4.1-4.2), 0.001 for human videos"""
     c_large: float = 10.0
-    """Eq. 2: reward of an observation video's last transition"""
+    """Eq. 2: reward of an observation video's last transition (obs_rewards=idle_tail: of each transition into its idle tail)"""  # noqa: E501
     c_small: float | None = None
     """Eq. 2: reward of every other transition; null = Table 2 (acrobot -1, else 0)"""
     obs_terminals: str = "last"
