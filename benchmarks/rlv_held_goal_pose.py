@@ -26,6 +26,8 @@ Three measurements per seed (one snapshot; RLV and SAC of the same seeds where b
         --episodes 30; done > benchmarks/results/rlv_fig5a_held_goal_pose_200k.txt
     .venv/bin/python benchmarks/rlv_held_goal_pose.py --seed 0 --episodes 30 \
         --methods rlv-idle-cut rlv sac   # another method's stalled states, compared with RLV's
+    # (rlv_fig5a_controls_held_goal_pose_200k.txt: this for rlv-idle-cut, rlv-gt-rewards and
+    # rlv-idle-reward as the first method, appended one after another)
 """
 
 import argparse

@@ -11,7 +11,8 @@ video rows.
     for seed in 0 1 2 3 4; do .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
         --seed $seed --episodes 30; done > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 --seed 0 --episodes 30 \
-        --methods rlv-idle-cut rlv-gt-rewards rlv-first-reward   # the label controls
+        --methods sac rlv rlv-idle-cut rlv-gt-rewards rlv-idle-reward \
+        > benchmarks/results/rlv_fig5a_controls_q_along_videos_200k.txt   # the label controls
 """
 
 import argparse

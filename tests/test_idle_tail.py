@@ -129,10 +129,12 @@ def test_a_cut_that_cuts_nothing_is_refused(dataset, tmp_path, capsys, setting, 
 
 # -- obs_rewards=idle_tail: the videos kept whole, their idle tails labelled in the goal --------
 def test_idle_tail_labels_reward_each_transition_into_the_tail_and_nothing_before():
-    from videorl.data.idle_tail import idle_tail_rewards
+    from videorl.data.idle_tail import idle_tail_rewards, idle_tail_starts
 
     held, moving = reach_then_hold(20, 60), reach_then_hold(30, 3)  # the second has no tail
-    labels = idle_tail_rewards([held, moving], 0.01, 10, c_large=1.0, c_small=-0.5)
+    starts = idle_tail_starts([held, moving], 0.01, 10)
+    assert starts == [20, None]
+    labels = idle_tail_rewards([len(held), len(moving)], starts, c_large=1.0, c_small=-0.5)
     assert len(labels) == len(held) - 1 + len(moving) - 1
     # the tail starts at frame 20: transitions 19 -> 20 and later lead into it
     np.testing.assert_array_equal(labels[:19], -0.5)

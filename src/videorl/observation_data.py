@@ -91,14 +91,15 @@ def idle_tail_labels(
     ds, c_large: float, c_small: float, fraction: float, min_frames: int
 ) -> np.ndarray:
     """obs_rewards=idle_tail: c_large into each video's idle tail, c_small elsewhere."""
-    from videorl.data.idle_tail import frames_to_keep, idle_tail_rewards
+    from videorl.data.idle_tail import idle_tail_rewards, idle_tail_starts
 
-    if list(frames_to_keep(ds, fraction, min_frames)) == list(ds.lengths):
+    starts = idle_tail_starts(ds, fraction, min_frames)
+    if all(start is None for start in starts):
         raise UserError(
             f"obs_rewards=idle_tail would label none of the {len(ds)} videos in {ds.path} as "
             f"in the goal: {idle_tail_missing(fraction, min_frames)}"
         )
-    return idle_tail_rewards(ds, fraction, min_frames, c_large, c_small)
+    return idle_tail_rewards(list(ds.lengths), starts, c_large, c_small)
 
 
 def check_groundtruth(ds, needed: dict[str, str], task: str | None) -> None:

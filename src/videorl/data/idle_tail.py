@@ -50,13 +50,15 @@ def idle_tail_start(video: np.ndarray, fraction: float, min_frames: int) -> int 
     return start if len(video) - start >= min_frames else None
 
 
+def idle_tail_starts(dataset, fraction: float, min_frames: int) -> list[int | None]:
+    """First frame of each video's idle tail, None for a video without one."""
+    return [idle_tail_start(video, fraction, min_frames) for video in dataset]
+
+
 def frames_to_keep(dataset, fraction: float, min_frames: int) -> list[int]:
     """Frames kept per video when each is cut at the first frame of its idle tail."""
-    keep = []
-    for video, length in zip(dataset, dataset.lengths):
-        start = idle_tail_start(video, fraction, min_frames)
-        keep.append(length if start is None else start + 1)
-    return keep
+    starts = idle_tail_starts(dataset, fraction, min_frames)
+    return [t if start is None else start + 1 for start, t in zip(starts, dataset.lengths)]
 
 
 def frames_to_first_reward(dataset) -> list[int]:
@@ -70,15 +72,15 @@ def frames_to_first_reward(dataset) -> list[int]:
 
 
 def idle_tail_rewards(
-    dataset, fraction: float, min_frames: int, c_large: float, c_small: float
+    lengths: list[int], starts: list[int | None], c_large: float, c_small: float
 ) -> np.ndarray:
-    """Per-transition reward labels, in the dataset's transition order (each video's T - 1
-    transitions in turn): ``c_large`` where the next frame lies in the video's idle tail,
-    ``c_small`` elsewhere (a video without an idle tail: ``c_small`` throughout)."""
+    """Per-transition reward labels of videos of ``lengths`` frames whose idle tails begin at
+    ``starts`` (``idle_tail_starts``), in the dataset's transition order (each video's T - 1
+    transitions in turn): ``c_large`` where the next frame lies in the idle tail, ``c_small``
+    elsewhere (a video without an idle tail: ``c_small`` throughout)."""
     labels = []
-    for video in dataset:
-        start = idle_tail_start(video, fraction, min_frames)
-        into_tail = np.arange(1, len(video)) >= (len(video) if start is None else start)
+    for length, start in zip(lengths, starts):
+        into_tail = np.arange(1, length) >= (length if start is None else start)
         labels.append(np.where(into_tail, c_large, c_small))  # Eq. 2 variant, beyond the paper
     return np.concatenate(labels).astype(np.float32)
 
