@@ -3,8 +3,10 @@ seed at one step's snapshot: Q(s, a_expert) and Q(s, pi(s)) along the video, and
 policy agrees with the expert (cosine of the actions). With ``--episodes N``, also the mean
 return of the deterministic (evaluation) and the sampled (training) policy on N new episodes,
 and the policy's std (before the tanh) on the videos' states and on its sampled episodes'
-states: SAC's temperature holds the entropy averaged over a batch, which for RLV is half
-video rows.
+states, and its entropy (mean -log pi) on both against the temperature's target: SAC's
+temperature holds the entropy averaged over a batch, which for RLV is half video rows. Where
+the run's ``latest.pt`` is at ``--step`` (a run finished on this machine, or one stopped there:
+its policy is read from it when no snapshot exists), also the entropy on its replay states.
 
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 40000 \
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
@@ -48,6 +50,30 @@ def policy_std(ag, obs: torch.Tensor) -> float:
     return float(log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().median())
 
 
+@torch.no_grad()
+def policy_entropy(ag, obs: torch.Tensor, draws: int = 64) -> float:
+    """Mean of -log pi(a|s) over states and ``draws`` sampled actions a state: the entropy
+    (after the tanh) that SAC's temperature compares with its target (SAC Eq. 18)."""
+    h = ag.actor_features(obs)
+    return float(-torch.stack([ag.actor(h)[1] for _ in range(draws)]).mean())
+
+
+def latest_at(run: RunDir, step: int) -> dict | None:
+    """The run's latest.pt when it is at ``step`` (a run finished or stopped here), else None."""
+    if not run.latest.is_file():
+        return None
+    state = checkpoint.load(run.latest)
+    return state if state["loop"]["step"] == step else None
+
+
+def replay_states(latest: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(20,000 uniform draws, the newest 20,000) of the replay transitions' first states."""
+    buf = latest["buffer"]
+    obs = buf["obs"][buf["obs_slot"]]
+    keep = torch.randperm(len(obs), generator=torch.Generator().manual_seed(0))[:20000]
+    return obs[keep], obs[-20000:]
+
+
 print(f"seed {args.seed}, snapshot at step {args.step}, the first 10 expert videos")
 torch.set_num_threads(1)
 for algo in args.methods:
@@ -55,7 +81,10 @@ for algo in args.methods:
     cfg = run.read_config()
     env = make_env("state-pusher")
     ag = make_method(spaces_from_env(env), cfg, torch.device("cpu"))
-    ag.load_state_dict(checkpoint.load(run.snapshot(args.step))["nets"])
+    latest = latest_at(run, args.step)
+    snapshot = run.snapshot(args.step)  # a finished run's; a run under way has only latest.pt
+    nets = checkpoint.load(snapshot)["nets"] if snapshot.is_file() else latest["agent"]["nets"]
+    ag.load_state_dict(nets)
     ds = VideoDataset("data/state-pusher-expert")
     cos, qs = [], []
     for i in range(10):
@@ -93,3 +122,10 @@ for algo in args.methods:
         print(algo, f"policy std (before the tanh), median: on the videos' states "
               f"{policy_std(ag, video_states):.2f}, on its sampled episodes' "
               f"{policy_std(ag, own_states):.2f}; alpha {ag.alpha.item():.3f}")  # fmt: skip
+        print(algo, f"policy entropy (mean -log pi): on the videos' states "
+              f"{policy_entropy(ag, video_states):.2f}, on its sampled episodes' "
+              f"{policy_entropy(ag, own_states):.2f}; target {ag.target_entropy:.1f}")  # fmt: skip
+        if latest is not None:  # a run finished or stopped here still has its replay buffer
+            uniform, newest = (policy_entropy(ag, states) for states in replay_states(latest))
+            print(algo, f"policy entropy on 20,000 of its replay states {uniform:.2f}, "
+                  f"on the newest 20,000 {newest:.2f}")  # fmt: skip
