@@ -2,19 +2,21 @@
 seed at one step's snapshot: Q(s, a_expert) and Q(s, pi(s)) along the video, and how well the
 policy agrees with the expert (cosine of the actions). With ``--episodes N``, also the mean
 return of the deterministic (evaluation) and the sampled (training) policy on N new episodes,
-and the policy's std (before the tanh) on the videos' states and on its sampled episodes'
-states, and its entropy (mean -log pi) on both against the temperature's target: SAC's
-temperature holds the entropy averaged over a batch, which for RLV is half video rows. Where
-the run's ``latest.pt`` is at ``--step`` (a run finished on this machine, or one stopped there:
-its policy is read from it when no snapshot exists), also the entropy on its replay states.
+and the policy's std (before the tanh) on all the videos' states (not only the first 10) and on
+its sampled episodes' states, and its entropy (mean -log pi) on both against the temperature's
+target: SAC's temperature holds the entropy averaged over a batch, which for RLV is half video
+rows. Where the run's ``latest.pt`` is at ``--step`` (a run finished on this machine, or one
+stopped there: its policy is read from it when no snapshot exists), also the entropy on its
+replay states.
 
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 40000 \
         > benchmarks/results/rlv_fig5a_q_along_videos.txt
     for seed in 0 1 2 3 4; do .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 \
         --seed $seed --episodes 30; done > benchmarks/results/rlv_fig5a_q_along_videos_200k.txt
+    # the label controls:
     .venv/bin/python benchmarks/rlv_q_along_videos.py --step 200000 --seed 0 --episodes 30 \
-        --methods sac rlv rlv-idle-cut rlv-gt-rewards rlv-idle-reward \
-        > benchmarks/results/rlv_fig5a_controls_q_along_videos_200k.txt   # the label controls
+        --methods sac rlv rlv-idle-cut rlv-gt-rewards rlv-idle-reward rlv-first-reward \
+        rlv-gt-recorded > benchmarks/results/rlv_fig5a_controls_q_along_videos_200k.txt
 """
 
 import argparse
@@ -74,7 +76,7 @@ def replay_states(latest: dict) -> tuple[torch.Tensor, torch.Tensor]:
     return obs[keep], obs[-20000:]
 
 
-print(f"seed {args.seed}, snapshot at step {args.step}, the first 10 expert videos")
+print(f"seed {args.seed}, snapshot at step {args.step}, Q and cos on the first 10 expert videos")
 torch.set_num_threads(1)
 for algo in args.methods:
     run = RunDir(f"runs/sweeps/rlv_fig5a_state_pusher/{algo}/seed{args.seed}")
@@ -117,12 +119,12 @@ for algo in args.methods:
             torch.manual_seed(0)  # the sampled policy's noise, so that a re-run gives the same
             words.append(f"{mode} {evaluate(env, policy, args.episodes, 123)[0]:.1f}")
         print(algo, f"mean return over {args.episodes} new episodes:", ", ".join(words))
-        video_states = torch.tensor(np.concatenate([ds[i][:-1] for i in range(10)]))
+        video_states = torch.tensor(np.concatenate([ds[i][:-1] for i in range(len(ds))]))
         own_states = torch.tensor(np.array(seen), dtype=torch.float32)
-        print(algo, f"policy std (before the tanh), median: on the videos' states "
+        print(algo, f"policy std (before the tanh), median: on all the videos' states "
               f"{policy_std(ag, video_states):.2f}, on its sampled episodes' "
               f"{policy_std(ag, own_states):.2f}; alpha {ag.alpha.item():.3f}")  # fmt: skip
-        print(algo, f"policy entropy (mean -log pi): on the videos' states "
+        print(algo, f"policy entropy (mean -log pi): on all the videos' states "
               f"{policy_entropy(ag, video_states):.2f}, on its sampled episodes' "
               f"{policy_entropy(ag, own_states):.2f}; target {ag.target_entropy:.1f}")  # fmt: skip
         if latest is not None:  # a run finished or stopped here still has its replay buffer
