@@ -78,9 +78,11 @@ def main() -> None:
                 if key in rows[-1]:
                     entry[f"final_{key}"] = _clean(rows[-1][key])
             per_seed[label].append(entry)
+            firsts = [entry["steps_to_threshold"][str(t)] for t in args.threshold]
             print(
-                f"  {label:<12} {run.name}: final {values[-1]:.1f}, first >= "
-                f"{args.threshold[0]:g} at {entry['steps_to_threshold'][str(args.threshold[0])]}"
+                f"  {label:<16} {run.name}: final {values[-1]:.1f}, best {entry['best']:.1f}, "
+                f"first >= {' / '.join(f'{t:g}' for t in args.threshold)} at "
+                + " / ".join("never" if s is None else f"{s / 1000:g}k" for s in firsts)
                 + (
                     f", label error {entry['final_obs_label_error']:.3f}"
                     if entry.get("final_obs_label_error") is not None
