@@ -162,3 +162,15 @@ def test_per_seed_draws_each_runs_own_curve(tmp_path, monkeypatch):
     cmd = ["plot", *map(str, runs), "--out", str(tmp_path / "c.png"), "--per-seed"]
     res = subprocess.run([sys.executable, "-m", "videorl.cli", *cmd], capture_output=True)
     assert res.returncode == 0 and (tmp_path / "c.png").is_file()
+
+
+def test_figure_colours_are_distinct_where_the_hash_collides():
+    from videorl.plot import PALETTE, figure_colours, method_colour
+
+    labels = ["rlv", "rlv-first-reward", "rlv-gt-recorded", "rlv-gt-rewards", "rlv-idle-cut",
+              "rlv-idle-reward", "sac", "sac-rnd"]  # fmt: skip
+    assert len({method_colour(x) for x in labels}) < len(labels)  # the hash alone collides
+    colours = figure_colours(labels)
+    assert len(set(colours.values())) == len(labels)
+    assert colours["rlv"] == method_colour("rlv")  # the first keeps its own colour
+    assert set(colours.values()) <= set(PALETTE)

@@ -160,13 +160,27 @@ def _first_of_run(rows: list[dict[str, float]], metric: str, threshold: float,
     return first_step_reaching(steps, [own[s] for s in steps], threshold)
 
 
+PALETTE = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+           "tab:pink", "tab:gray", "tab:olive", "tab:cyan"]  # fmt: skip
+
+
 def method_colour(label: str) -> str:
     """The same colour for a method in every figure (a stable hash of its label)."""
     import zlib
 
-    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
-               "tab:pink", "tab:gray", "tab:olive", "tab:cyan"]  # fmt: skip
-    return palette[zlib.crc32(label.encode()) % len(palette)]
+    return PALETTE[zlib.crc32(label.encode()) % len(PALETTE)]
+
+
+def figure_colours(labels: list[str]) -> dict[str, str]:
+    """Each method's colour in one figure: its own (``method_colour``) unless a method before it
+    took that colour, then the next free one, so that up to 10 methods never share a colour."""
+    taken: dict[str, str] = {}
+    for label in labels:
+        start = PALETTE.index(method_colour(label))
+        free = [PALETTE[(start + k) % len(PALETTE)] for k in range(len(PALETTE))]
+        free = [c for c in free if c not in taken.values()] or [PALETTE[start]]
+        taken[label] = free[0]
+    return taken
 
 
 def compare_runs(
@@ -191,10 +205,11 @@ def compare_runs(
     task = flat_config(RunDir(next(iter(groups.values()))[0]).read_config_dict()).get("env")
     fig, ax = plt.subplots(figsize=(7.6, 4.0), dpi=110)
     table = []
+    colours = figure_colours(list(groups))
     for label, runs in groups.items():
         rows = [read_metrics(run) for run in runs]
         steps, means, sems = group_curve(rows, metric)
-        colour = method_colour(label)
+        colour = colours[label]
         ax.plot(steps, means, color=colour, label=f"{label} (n={len(runs)})")
         ax.fill_between(steps, [m - e for m, e in zip(means, sems)],
                         [m + e for m, e in zip(means, sems)], color=colour, alpha=0.2)  # fmt: skip
