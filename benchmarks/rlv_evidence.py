@@ -6,6 +6,8 @@ and label error on the observation data; BCO's label accuracy; ILPO's remapping 
     videorl sweep configs/sweeps/rlv_fig3_acrobot_medium.yaml --seeds 5 --workers 2
     .venv/bin/python benchmarks/rlv_evidence.py runs/sweeps/rlv_fig3_acrobot_medium \
         --threshold -95 -90 -85 -80 --name rlv_fig3_acrobot_medium
+
+``--methods`` takes some of the sweep's method folders only (a figure with fewer curves).
 """
 
 from __future__ import annotations
@@ -45,10 +47,17 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, nargs="+", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--metric", default="eval_return")
+    ap.add_argument("--methods", nargs="+", help="the sweep's method folders to take (all)")
     args = ap.parse_args()
 
+    found = sorted(Path(args.sweep_dir).glob("*/seed*"))
+    missing = sorted(set(args.methods or []) - {run.parent.name for run in found})
+    if missing:
+        ap.error(
+            f"no runs of {', '.join(missing)} in {args.sweep_dir}; --methods takes its folder names"
+        )
     runs, unfinished = [], []
-    for run in sorted(Path(args.sweep_dir).glob("*/seed*")):
+    for run in [r for r in found if args.methods is None or r.parent.name in args.methods]:
         budget = RunDir(run).read_config().run.steps
         rows = read_metrics(run) if (run / "metrics.csv").is_file() else []
         (runs if rows and int(rows[-1]["step"]) >= budget else unfinished).append(run)
@@ -93,7 +102,8 @@ def main() -> None:
     out = {
         "command": f"benchmarks/rlv_evidence.py {args.sweep_dir} --threshold "
         + " ".join(f"{t:g}" for t in args.threshold)
-        + f" --name {args.name}",
+        + f" --name {args.name}"
+        + (f" --methods {' '.join(args.methods)}" if args.methods else ""),
         "finished_runs_per_method": {row["method"]: row["runs"] for row in table},
         "metric": args.metric,
         "threshold": args.threshold,
