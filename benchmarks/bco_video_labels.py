@@ -2,11 +2,11 @@
 videos' true (noisy) actions, and by how much.
 
 BCO's training log has one label diagnostic, ``obs_label_acc``: the share of video rows whose
-inferred bin is exactly the bin of the true action. On the Fig. 5a sweep it sat at 0.07-0.21 on
-seed 0 and at 0.53-0.58 on seed 1 while both seeds cloned their labels to similar returns. This
-splits it: rows where the video's state does not change (the expert holding the goal) and rows
-where it does, the labels' commonest bins on the motionless rows, and the share of rows whose
-label is within one bin of the truth in every action dimension.
+inferred bin is exactly the bin of the true action. On the Fig. 5a sweep it ended at 0.21, 0.63
+and 0.26 on seeds 0-2 while the three seeds cloned their labels to similar returns. This splits
+it: rows where the video's state does not change (|s' - s| under ``--still``) and rows where it
+does, the labels' commonest bins on the motionless rows, and the share of rows whose label is
+within one bin of the truth in every action dimension.
 
     .venv/bin/python benchmarks/bco_video_labels.py --seeds 0 1 2 \
         > benchmarks/results/rlv_fig5a_bco_video_labels.txt
