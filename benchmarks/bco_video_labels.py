@@ -11,8 +11,8 @@ within one bin of the truth in every action dimension.
     .venv/bin/python benchmarks/bco_video_labels.py --seeds 0 1 2 \
         > benchmarks/results/rlv_fig5a_bco_video_labels.txt
 
-Reads ``runs/sweeps/rlv_fig5a_state_pusher/bco/seedN`` at ``--step`` (its snapshot, or its
-latest.pt for a run under way; the step it read is printed) and ``data/state-pusher-expert``.
+Reads the policy snapshot of ``runs/sweeps/rlv_fig5a_state_pusher/bco/seedN`` at ``--step``
+(``videorl.policies.load_method``) and ``data/state-pusher-expert``.
 """
 
 from __future__ import annotations
@@ -23,16 +23,14 @@ from collections import Counter
 import numpy as np
 import torch
 
-from videorl import checkpoint
 from videorl.agents.common import ActionBins
-from videorl.agents.registry import make_method
 from videorl.data.dataset import VideoDataset
+from videorl.policies import load_method
 from videorl.rollout import make_env, spaces_from_env
-from videorl.rundir import RunDir
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-ap.add_argument("--step", type=int, default=200000, help="a snapshot's step; else latest.pt")
+ap.add_argument("--step", type=int, default=200000, help="the policy snapshot's step")
 ap.add_argument("--sweep", default="runs/sweeps/rlv_fig5a_state_pusher")
 ap.add_argument("--videos", default="data/state-pusher-expert")
 ap.add_argument("--still", type=float, default=1e-3, help="max |s' - s| of a motionless row")
@@ -44,7 +42,8 @@ obs = torch.tensor(np.concatenate([ds[i][:-1] for i in range(len(ds))]), dtype=t
 nxt = torch.tensor(np.concatenate([ds[i][1:] for i in range(len(ds))]), dtype=torch.float32)
 actions = np.concatenate([ds.groundtruth(i)["actions"] for i in range(len(ds))])
 still = (nxt - obs).abs().max(-1).values < args.still
-spaces = spaces_from_env(make_env("state-pusher"))
+env = make_env("state-pusher")
+spaces = spaces_from_env(env)
 print(f"{args.videos}: {len(obs)} transitions, {int(still.sum())} motionless (|s' - s| < "
       f"{args.still})")  # fmt: skip
 
@@ -58,16 +57,7 @@ def share(mask: torch.Tensor) -> str:
 
 
 for seed in args.seeds:
-    run = RunDir(f"{args.sweep}/bco/seed{seed}")
-    cfg = run.read_config()
-    agent = make_method(spaces, cfg, torch.device("cpu"))
-    snapshot = run.snapshot(args.step)
-    if snapshot.is_file():
-        state, step = checkpoint.load(snapshot)["nets"], args.step
-    else:
-        latest = checkpoint.load(run.latest)
-        state, step = latest["agent"]["nets"], latest["loop"]["step"]
-    agent.load_state_dict(state)
+    _, step, agent = load_method(f"{args.sweep}/bco/seed{seed}", env, args.step)
     bins: ActionBins = agent.bins
     truth = bins.index(torch.tensor(actions))
     labels = agent.infer_actions(obs, nxt)

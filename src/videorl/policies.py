@@ -22,6 +22,13 @@ from videorl.rundir import RunDir
 
 def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic: bool = True):
     """(config, step, policy) of a run at its latest (or a given) saved step."""
+    cfg, step, agent = load_method(run_dir, env, step)
+    return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
+
+
+def load_method(run_dir: str | Path, env, step: int | None = None):
+    """(config, step, method in eval mode) of a run at its latest (or a given) policy
+    snapshot, its networks checked against ``env``'s observations and actions."""
     run = RunDir(run_dir)
     cfg = run.read_config()
     snaps = dict(run.snapshots())
@@ -43,7 +50,7 @@ def load_policy(run_dir: str | Path, env, step: int | None = None, deterministic
         )
     agent.load_state_dict(nets)
     agent.eval()
-    return cfg, step, (lambda obs: agent.act(obs, deterministic=deterministic))
+    return cfg, step, agent
 
 
 POLICIES = "expert, random, or checkpoint:RUN_DIR[@STEP]"
